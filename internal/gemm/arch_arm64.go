@@ -1,0 +1,5 @@
+package gemm
+
+import "github.com/ingotml/ingot/internal/cpufeat"
+
+func archImpl(p cpufeat.Path) *impl { return nil }
