@@ -246,7 +246,7 @@ func TestLoaderSteadyStateAllocations(t *testing.T) {
 	l, err := NewLoader(img, 32, LoaderOptions{Seed: 1, Shuffle: true, MaxShift: 1, HFlip: true})
 	require.NoError(t, err)
 	var b Batch
-	l.Next(&b) // first call sizes the buffers
+	l.Next(&b)                                                 // first call sizes the buffers
 	allocs := testing.AllocsPerRun(200, func() { l.Next(&b) }) // crosses epoch ends too
 	assert.Zero(t, allocs)
 }
