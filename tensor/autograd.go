@@ -1,0 +1,183 @@
+package tensor
+
+import "fmt"
+
+// node is the record of the op that produced a tensor, for backward.
+type node struct {
+	op     string
+	inputs []*Tensor
+	// backward maps the gradient of the output to gradients of the inputs
+	// (nil where an input needs none). It must not record a graph.
+	backward func(g *Tensor) []*Tensor
+}
+
+// needsGrad reports whether an op on these inputs is recorded: whether any
+// of them requires gradients. This is the only switch: there is no global
+// no-grad mode, so inference on detached tensors in one goroutine never
+// affects training in another.
+func needsGrad(ts ...*Tensor) bool {
+	for _, t := range ts {
+		if t.requiresGrad {
+			return true
+		}
+	}
+	return false
+}
+
+// record attaches op's backward to out.
+func record(out *Tensor, op string, inputs []*Tensor, backward func(g *Tensor) []*Tensor) {
+	out.requiresGrad = true
+	out.node = &node{op: op, inputs: inputs, backward: backward}
+}
+
+// nograd is a borrowed header over t's storage that does not require
+// gradients: backward functions compute with it without recording. It holds
+// no reference, so it is valid only while t is.
+func (t *Tensor) nograd() *Tensor {
+	v := *t
+	v.requiresGrad, v.grad, v.node = false, nil, nil
+	return &v
+}
+
+// SetRequiresGrad marks a leaf tensor (a parameter) as needing gradients
+// and returns it.
+func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
+	if t.node != nil {
+		panic(fmt.Sprintf("tensor.SetRequiresGrad: %v is the result of %s, not a leaf", t, t.node.op))
+	}
+	t.requiresGrad = on
+	return t
+}
+
+// Grad is the gradient accumulated into a leaf by Backward, or nil.
+func (t *Tensor) Grad() *Tensor { return t.grad }
+
+// ZeroGrad sets a leaf's accumulated gradient to zero, keeping its memory.
+func (t *Tensor) ZeroGrad() {
+	if t.grad != nil {
+		FillKernel.Run(t.grad.Device(), FillParams{Out: t.grad.view(), N: t.grad.Len()})
+	}
+}
+
+// Detach returns a view of t's values outside any graph: it does not
+// require gradients and holds its own reference to the storage.
+func (t *Tensor) Detach() *Tensor { return t.share() }
+
+// Backward computes the gradient of the scalar t with respect to every leaf
+// that requires gradients and adds it to the leaf's Grad. Gradients of
+// intermediate tensors are released as soon as they are used.
+func (t *Tensor) Backward() {
+	if t.Len() != 1 {
+		panic(fmt.Sprintf("tensor.Backward: %v is not a scalar; use BackwardWith", t))
+	}
+	t.BackwardWith(Ones(t.Device(), t.Shape()...))
+}
+
+// BackwardWith is Backward from a given upstream gradient of t's shape. It
+// takes ownership of g.
+func (t *Tensor) BackwardWith(g *Tensor) {
+	if !equalShape(g.Shape(), t.Shape()) {
+		panic(fmt.Sprintf("tensor.BackwardWith: gradient %v for tensor %v", g, t))
+	}
+	if !t.requiresGrad {
+		panic(fmt.Sprintf("tensor.Backward: %v does not require gradients", t))
+	}
+	order := topoOrder(t)
+	grads := map[*Tensor]*Tensor{t: g}
+	for i := len(order) - 1; i >= 0; i-- {
+		u := order[i]
+		gu := grads[u]
+		delete(grads, u)
+		if gu == nil {
+			continue
+		}
+		if u.node == nil {
+			u.accumulate(gu)
+			gu.Release()
+			continue
+		}
+		gs := u.node.backward(gu)
+		for j, in := range u.node.inputs {
+			gi := gs[j]
+			if gi == nil || !in.requiresGrad {
+				if gi != nil && gi != gu {
+					gi.Release()
+				}
+				continue
+			}
+			if gi == gu { // passed through unchanged: give the input its own reference
+				gi = gu.share()
+			}
+			if prev := grads[in]; prev != nil {
+				sum := binary(OpAdd, prev, gi, 0, 0)
+				prev.Release()
+				gi.Release()
+				gi = sum
+			}
+			grads[in] = gi
+		}
+		gu.Release()
+	}
+}
+
+// accumulate adds g to the leaf's gradient.
+func (t *Tensor) accumulate(g *Tensor) {
+	if t.grad == nil {
+		t.grad = Zeros(t.Device(), t.Shape()...)
+	}
+	gr := t.grad
+	BinaryKernel.Run(gr.Device(), BinaryParams{Op: OpAdd, Out: gr.view(), A: gr.layout(), B: g.layoutAs(gr.Shape()), N: gr.Len()})
+}
+
+// topoOrder lists the recorded tensors t depends on, inputs before outputs.
+func topoOrder(t *Tensor) []*Tensor {
+	var order []*Tensor
+	seen := map[*Tensor]bool{}
+	type frame struct {
+		t    *Tensor
+		next int
+	}
+	stack := []frame{{t: t}}
+	seen[t] = true
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.t.node != nil && f.next < len(f.t.node.inputs) {
+			in := f.t.node.inputs[f.next]
+			f.next++
+			if in.requiresGrad && !seen[in] {
+				seen[in] = true
+				stack = append(stack, frame{t: in})
+			}
+			continue
+		}
+		order = append(order, f.t)
+		stack = stack[:len(stack)-1]
+	}
+	return order
+}
+
+// ReleaseGraph releases t and every intermediate tensor of the graph that
+// produced it, returning their memory to the device for the next step.
+// Leaves (parameters, inputs) and their gradients are kept. Call it after
+// Backward once nothing from the step is needed; intermediate tensors of
+// the graph must not be used afterwards (Detach what you want to keep).
+func (t *Tensor) ReleaseGraph() {
+	var stack []*Tensor
+	seen := map[*Tensor]bool{}
+	if t.node != nil {
+		stack = append(stack, t)
+		seen[t] = true
+	}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, in := range u.node.inputs {
+			if in.node != nil && !seen[in] {
+				seen[in] = true
+				stack = append(stack, in)
+			}
+		}
+		u.Release()
+	}
+	t.Release()
+}

@@ -1,0 +1,491 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/ingotml/ingot/internal/parallel"
+)
+
+// cpuDevice is the reference device: kernels run synchronously in the
+// calling goroutine, split across the internal/parallel worker pool when
+// large. Its memory is Go memory, recycled by the caching allocator.
+type cpuDevice struct {
+	kernels KernelTable
+	alloc   *Allocator
+}
+
+var cpu = sync.OnceValue(func() *cpuDevice {
+	d := &cpuDevice{}
+	d.alloc = NewAllocator(func(size int) (*Buffer, error) {
+		return &Buffer{Device: d, Mem: make([]byte, size)}, nil
+	})
+	registerCPUKernels(&d.kernels)
+	return d
+})
+
+func init() {
+	RegisterDevice("cpu", 0, func() (Device, error) { return cpu(), nil })
+}
+
+// CPU returns the CPU device, which is always available.
+func CPU() Device { return cpu() }
+
+func (d *cpuDevice) Name() string                           { return "cpu" }
+func (d *cpuDevice) Kernels() *KernelTable                  { return &d.kernels }
+func (d *cpuDevice) Allocator() *Allocator                  { return d.alloc }
+func (d *cpuDevice) HostBytes(b *Buffer, write bool) []byte { return b.Mem }
+func (d *cpuDevice) Sync() error                            { return nil }
+
+// grain is the number of elements below which elementwise kernels stay on
+// one goroutine.
+const grain = 1 << 15
+
+// forRange runs fn over [0, n) in parallel pieces when n is large.
+type rangeTask struct {
+	n  int
+	fn func(lo, hi int)
+}
+
+func (t *rangeTask) Run(part, parts int) {
+	lo, hi := parallel.Split(t.n, part, parts, 64)
+	if lo < hi {
+		t.fn(lo, hi)
+	}
+}
+
+func forRange(n, cost int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if n*cost < grain || parallel.Threads() == 1 {
+		fn(0, n)
+		return
+	}
+	parallel.Run(&rangeTask{n: n, fn: fn}, min(parallel.Threads(), max(1, n*cost/grain)))
+}
+
+func f32(v View, n int) []float32 {
+	if n == 0 {
+		return nil
+	}
+	return v.Buf.Float32s(v.Off + n)[v.Off:]
+}
+
+func i32(v View, n int) []int32 {
+	if n == 0 {
+		return nil
+	}
+	return v.Buf.Int32s(v.Off + n)[v.Off:]
+}
+
+// layoutSpan is the number of storage elements a layout may touch.
+func layoutSpan(l *Layout) int {
+	end := l.Off + 1
+	for i := 0; i < l.Rank; i++ {
+		if l.Shape[i] == 0 {
+			return l.Off
+		}
+		end += (l.Shape[i] - 1) * l.Strides[i]
+	}
+	return end
+}
+
+// strided iterates a Layout's storage indices in row-major order.
+type strided struct {
+	l   *Layout
+	idx [MaxRank]int
+	off int
+}
+
+func newStrided(l *Layout, start int) strided {
+	s := strided{l: l, off: l.Off}
+	for d := l.Rank - 1; d >= 0; d-- {
+		sz := l.Shape[d]
+		s.idx[d] = start % sz
+		s.off += s.idx[d] * l.Strides[d]
+		start /= sz
+	}
+	return s
+}
+
+func (s *strided) next() {
+	l := s.l
+	for d := l.Rank - 1; d >= 0; d-- {
+		s.idx[d]++
+		s.off += l.Strides[d]
+		if s.idx[d] < l.Shape[d] {
+			return
+		}
+		s.off -= s.idx[d] * l.Strides[d]
+		s.idx[d] = 0
+	}
+}
+
+// gatherLayout reads elements [lo, hi) of l into dst.
+func gatherLayout(dst []float32, l *Layout, lo, hi int) {
+	src := l.Buf.Float32s(layoutSpan(l))
+	if l.Contiguous() {
+		copy(dst, src[l.Off+lo:l.Off+hi])
+		return
+	}
+	it := newStrided(l, lo)
+	for i := range hi - lo {
+		dst[i] = src[it.off]
+		it.next()
+	}
+}
+
+func registerCPUKernels(t *KernelTable) {
+	Implement(t, GemmKernel, cpuGemm)
+	Implement(t, UnaryKernel, cpuUnary)
+	Implement(t, BinaryKernel, cpuBinary)
+	Implement(t, WhereKernel, cpuWhere)
+	Implement(t, ReduceKernel, cpuReduce)
+	Implement(t, SoftmaxKernel, cpuSoftmax)
+	Implement(t, GatherKernel, cpuGather)
+	Implement(t, ScatterAddKernel, cpuScatterAdd)
+	Implement(t, RandKernel, cpuRand)
+	Implement(t, CopyKernel, cpuCopy)
+	Implement(t, CastKernel, cpuCast)
+	Implement(t, FillKernel, cpuFill)
+}
+
+func cpuGemm(_ Device, p GemmParams) {
+	a := p.A.Buf.Float32s(len(p.A.Buf.Mem) / 4)[p.A.Off:]
+	b := p.B.Buf.Float32s(len(p.B.Buf.Mem) / 4)[p.B.Off:]
+	c := p.C.Buf.Float32s(len(p.C.Buf.Mem) / 4)[p.C.Off:]
+	sgemmBatched(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, p.LDA, p.StrideA, b, p.LDB, p.StrideB, p.Beta, c, p.LDC, p.StrideC, p.Batch)
+}
+
+func unaryFn(op UnaryOp, a, b float32) func(float32) float32 {
+	switch op {
+	case OpNeg:
+		return func(x float32) float32 { return -x }
+	case OpExp:
+		return func(x float32) float32 { return float32(math.Exp(float64(x))) }
+	case OpLog:
+		return func(x float32) float32 { return float32(math.Log(float64(x))) }
+	case OpLog1p:
+		return func(x float32) float32 { return float32(math.Log1p(float64(x))) }
+	case OpSqrt:
+		return func(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+	case OpAbs:
+		return func(x float32) float32 { return float32(math.Abs(float64(x))) }
+	case OpSign:
+		return func(x float32) float32 {
+			switch {
+			case x > 0:
+				return 1
+			case x < 0:
+				return -1
+			}
+			return x // ±0 and NaN
+		}
+	case OpTanh:
+		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }
+	case OpSigmoid:
+		return sigmoid32
+	case OpRelu:
+		return func(x float32) float32 {
+			if x > 0 {
+				return x
+			}
+			if x != x {
+				return x
+			}
+			return 0
+		}
+	case OpLeakyRelu:
+		return func(x float32) float32 {
+			if x > 0 {
+				return x
+			}
+			return a * x
+		}
+	case OpSoftplus:
+		return softplus32
+	case OpPowScalar:
+		return func(x float32) float32 { return float32(math.Pow(float64(x), float64(a))) }
+	case OpClamp:
+		return func(x float32) float32 {
+			if x < a {
+				return a
+			}
+			if x > b {
+				return b
+			}
+			return x
+		}
+	case OpAffine:
+		return func(x float32) float32 { return a*x + b }
+	}
+	panic(fmt.Sprintf("tensor: unknown unary op %d", op))
+}
+
+func sigmoid32(x float32) float32 {
+	if x >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(x))))
+	}
+	e := math.Exp(float64(x))
+	return float32(e / (1 + e))
+}
+
+func softplus32(x float32) float32 {
+	v := float64(x)
+	return float32(math.Max(v, 0) + math.Log1p(math.Exp(-math.Abs(v))))
+}
+
+func cpuUnary(_ Device, p UnaryParams) {
+	fn := unaryFn(p.Op, p.Alpha, p.Beta)
+	out := f32(p.Out, p.N)
+	forRange(p.N, 4, func(lo, hi int) {
+		o := out[lo:hi]
+		gatherLayout(o, &p.X, lo, hi)
+		for i, x := range o {
+			o[i] = fn(x)
+		}
+	})
+}
+
+func binaryFn(op BinaryOp, alpha, beta float32) func(a, b float32) float32 {
+	switch op {
+	case OpAdd:
+		return func(a, b float32) float32 { return a + b }
+	case OpSub:
+		return func(a, b float32) float32 { return a - b }
+	case OpMul:
+		return func(a, b float32) float32 { return a * b }
+	case OpDiv:
+		return func(a, b float32) float32 { return a / b }
+	case OpPow:
+		return func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }
+	case OpMax:
+		return func(a, b float32) float32 {
+			if a != a || a > b {
+				return a
+			}
+			return b
+		}
+	case OpMin:
+		return func(a, b float32) float32 {
+			if a != a || a < b {
+				return a
+			}
+			return b
+		}
+	case OpGreater:
+		return func(a, b float32) float32 { return b2f(a > b) }
+	case OpEqual:
+		return func(a, b float32) float32 { return b2f(a == b) }
+	case OpTanhGrad:
+		return func(y, g float32) float32 { return g * (1 - y*y) }
+	case OpSigmoidGrad:
+		return func(y, g float32) float32 { return g * y * (1 - y) }
+	case OpReluGrad:
+		return func(x, g float32) float32 {
+			if x > 0 {
+				return g
+			}
+			return 0
+		}
+	case OpLeakyReluGrad:
+		return func(x, g float32) float32 {
+			if x > 0 {
+				return g
+			}
+			return alpha * g
+		}
+	case OpSoftplusGrad:
+		return func(x, g float32) float32 { return g * sigmoid32(x) }
+	case OpClampGrad:
+		return func(x, g float32) float32 {
+			if x >= alpha && x <= beta {
+				return g
+			}
+			return 0
+		}
+	}
+	panic(fmt.Sprintf("tensor: unknown binary op %d", op))
+}
+
+func b2f(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func cpuBinary(_ Device, p BinaryParams) {
+	fn := binaryFn(p.Op, p.Alpha, p.Beta)
+	out := f32(p.Out, p.N)
+	forRange(p.N, 2, func(lo, hi int) {
+		var tmp [256]float32
+		for s := lo; s < hi; s += len(tmp) {
+			e := min(s+len(tmp), hi)
+			o := out[s:e]
+			gatherLayout(o, &p.A, s, e)
+			b := tmp[:e-s]
+			gatherLayout(b, &p.B, s, e)
+			for i := range o {
+				o[i] = fn(o[i], b[i])
+			}
+		}
+	})
+}
+
+func cpuWhere(_ Device, p WhereParams) {
+	out := f32(p.Out, p.N)
+	forRange(p.N, 2, func(lo, hi int) {
+		var c, b [256]float32
+		for s := lo; s < hi; s += len(c) {
+			e := min(s+len(c), hi)
+			o := out[s:e]
+			gatherLayout(c[:e-s], &p.Cond, s, e)
+			gatherLayout(o, &p.A, s, e)
+			gatherLayout(b[:e-s], &p.B, s, e)
+			for i := range o {
+				if c[i] == 0 {
+					o[i] = b[i]
+				}
+			}
+		}
+	})
+}
+
+func cpuReduce(_ Device, p ReduceParams) {
+	x := f32(p.X, p.Outer*p.Axis*p.Inner)
+	out := f32(p.Out, p.Outer*p.Inner)
+	forRange(p.Outer*p.Inner, max(p.Axis, 1), func(lo, hi int) {
+		for oi := lo; oi < hi; oi++ {
+			o, in := oi/p.Inner, oi%p.Inner
+			base := o*p.Axis*p.Inner + in
+			switch p.Op {
+			case ReduceSum:
+				var s float64
+				for k := range p.Axis {
+					s += float64(x[base+k*p.Inner])
+				}
+				out[oi] = float32(s)
+			case ReduceMax, ReduceMin:
+				m := float32(math.Inf(-1))
+				if p.Op == ReduceMin {
+					m = float32(math.Inf(1))
+				}
+				for k := range p.Axis {
+					v := x[base+k*p.Inner]
+					if v != v || (p.Op == ReduceMax && v > m) || (p.Op == ReduceMin && v < m) {
+						m = v
+						if v != v {
+							break
+						}
+					}
+				}
+				out[oi] = m
+			default:
+				panic(fmt.Sprintf("tensor: unknown reduction %d", p.Op))
+			}
+		}
+	})
+}
+
+func cpuSoftmax(_ Device, p SoftmaxParams) {
+	x := f32(p.X, p.Outer*p.Axis*p.Inner)
+	out := f32(p.Out, p.Outer*p.Axis*p.Inner)
+	forRange(p.Outer*p.Inner, 4*max(p.Axis, 1), func(lo, hi int) {
+		for oi := lo; oi < hi; oi++ {
+			o, in := oi/p.Inner, oi%p.Inner
+			base := o*p.Axis*p.Inner + in
+			m := math.Inf(-1)
+			for k := range p.Axis {
+				m = math.Max(m, float64(x[base+k*p.Inner]))
+			}
+			var s float64
+			for k := range p.Axis {
+				s += math.Exp(float64(x[base+k*p.Inner]) - m)
+			}
+			ls := math.Log(s)
+			for k := range p.Axis {
+				i := base + k*p.Inner
+				v := float64(x[i]) - m - ls
+				if p.Log {
+					out[i] = float32(v)
+				} else {
+					out[i] = float32(math.Exp(v))
+				}
+			}
+		}
+	})
+}
+
+func cpuGather(_ Device, p GatherParams) {
+	tab := f32(p.Table, p.Rows*p.Cols)
+	idx := i32(p.Index, p.N)
+	out := f32(p.Out, p.N*p.Cols)
+	for i, r := range idx {
+		if r < 0 || int(r) >= p.Rows {
+			panic(fmt.Sprintf("tensor.Gather: index %d at position %d out of range [0, %d)", r, i, p.Rows))
+		}
+		copy(out[i*p.Cols:(i+1)*p.Cols], tab[int(r)*p.Cols:int(r+1)*p.Cols])
+	}
+}
+
+func cpuScatterAdd(_ Device, p ScatterAddParams) {
+	src := f32(p.Src, p.N*p.Cols)
+	idx := i32(p.Index, p.N)
+	out := f32(p.Out, p.Rows*p.Cols)
+	for i, r := range idx {
+		if r < 0 || int(r) >= p.Rows {
+			panic(fmt.Sprintf("tensor.ScatterAdd: index %d at position %d out of range [0, %d)", r, i, p.Rows))
+		}
+		o := out[int(r)*p.Cols : int(r+1)*p.Cols]
+		for j, v := range src[i*p.Cols : (i+1)*p.Cols] {
+			o[j] += v
+		}
+	}
+}
+
+func cpuRand(_ Device, p RandParams) {
+	out := f32(p.Out, p.N)
+	forRange(p.N, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = RandomValue(p.Dist, p.A, p.B, p.Seed, p.Stream, p.Counter+uint64(i))
+		}
+	})
+}
+
+func cpuCopy(_ Device, p CopyParams) {
+	out := f32(p.Out, p.N)
+	forRange(p.N, 1, func(lo, hi int) { gatherLayout(out[lo:hi], &p.X, lo, hi) })
+}
+
+func cpuCast(_ Device, p CastParams) {
+	switch {
+	case p.XType == Float32 && p.OutType == Int32:
+		out, x := i32(p.Out, p.N), f32(p.X, p.N)
+		for i, v := range x {
+			out[i] = int32(v)
+		}
+	case p.XType == Int32 && p.OutType == Float32:
+		out, x := f32(p.Out, p.N), i32(p.X, p.N)
+		for i, v := range x {
+			out[i] = float32(v)
+		}
+	case p.XType == p.OutType:
+		copy(i32(p.Out, p.N), i32(p.X, p.N))
+	default:
+		panic(fmt.Sprintf("tensor: cast %v to %v not supported", p.XType, p.OutType))
+	}
+}
+
+func cpuFill(_ Device, p FillParams) {
+	out := i32(p.Out, p.N)
+	v := int32(p.Value)
+	forRange(p.N, 1, func(lo, hi int) {
+		o := out[lo:hi]
+		for i := range o {
+			o[i] = v
+		}
+	})
+}
