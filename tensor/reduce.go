@@ -112,10 +112,14 @@ func Mean(t *Tensor, keepDims bool, axes ...int) *Tensor {
 
 // Max is the largest element over axes (all when none are given). The
 // gradient is split evenly among tied maxima. NaN propagates.
-func Max(t *Tensor, keepDims bool, axes ...int) *Tensor { return extremum(ReduceMax, "Max", t, keepDims, axes) }
+func Max(t *Tensor, keepDims bool, axes ...int) *Tensor {
+	return extremum(ReduceMax, "Max", t, keepDims, axes)
+}
 
 // Min is the smallest element over axes (all when none are given).
-func Min(t *Tensor, keepDims bool, axes ...int) *Tensor { return extremum(ReduceMin, "Min", t, keepDims, axes) }
+func Min(t *Tensor, keepDims bool, axes ...int) *Tensor {
+	return extremum(ReduceMin, "Min", t, keepDims, axes)
+}
 
 func extremum(op ReduceOp, name string, t *Tensor, keep bool, axes []int) *Tensor {
 	floatOnly(name, t)

@@ -320,8 +320,8 @@ func opCases() []opCase {
 		}})
 
 	for _, mm := range []struct {
-		a, b       []int
-		sa, sb     bool
+		a, b   []int
+		sa, sb bool
 	}{
 		{[]int{3, 4}, []int{4, 5}, false, false}, {[]int{3, 4}, []int{4, 5}, true, false},
 		{[]int{3, 4}, []int{4, 5}, false, true}, {[]int{3, 4}, []int{4, 5}, true, true},

@@ -20,7 +20,9 @@ func numel(shape []int) int {
 	return n
 }
 
-func newArr(shape ...int) *arr { return &arr{shape: slices.Clone(shape), data: make([]float64, numel(shape))} }
+func newArr(shape ...int) *arr {
+	return &arr{shape: slices.Clone(shape), data: make([]float64, numel(shape))}
+}
 
 func (a *arr) clone() *arr { return &arr{shape: slices.Clone(a.shape), data: slices.Clone(a.data)} }
 
