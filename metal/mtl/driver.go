@@ -76,11 +76,11 @@ type device struct {
 var _ driver.Driver = (*device)(nil)
 
 // openWith opens the system's Metal device through the send table s.
-func openWith(s *sends) (d *device, err error) {
+func openWith(s *sends) (_ *device, err error) {
 	if err := s.load(); err != nil {
 		return nil, fmt.Errorf("mtl: Metal is unavailable: %w", err)
 	}
-	d = &device{s: s, pipelines: map[string]*pipeline{}}
+	d := &device{s: s, pipelines: map[string]*pipeline{}}
 	d.sel.register(s.sel)
 
 	runtime.LockOSThread()
@@ -689,6 +689,9 @@ func (c *commandBuffer) Wait() error {
 			c.gpuEnd = s.f64(c.cb, d.sel.gpuEndTime)
 			return nil
 		})
+		if c.result == nil {
+			c.result = c.err // an Encode or Commit after Commit
+		}
 	}
 	s.v(c.cb, d.sel.release)
 	c.cb = 0
