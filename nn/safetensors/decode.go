@@ -22,8 +22,10 @@ type Limits struct {
 	// MaxHeader caps the JSON header length N (the reference implementation
 	// rejects headers over 100,000,000 bytes too).
 	MaxHeader int64
-	// MaxTotal caps the decoded file size: 8 + N + the byte buffer. It bounds
-	// the memory a zstd stream can make the reader use.
+	// MaxTotal caps the decoded file size: 8 + N + the byte buffer, checked
+	// once the header is read and before the buffer is. It bounds the memory
+	// a zstd stream can make the reader use: the reader never takes more than
+	// MaxTotal+1 decoded bytes from the stream.
 	MaxTotal int64
 	// MaxWindow caps the zstd window a frame may declare; the decoder
 	// allocates it when the frame starts. Our writer uses 8 MiB; the zstd CLI
@@ -86,7 +88,6 @@ func decode(r io.Reader, limits Limits, size int64) (*File, error) {
 	zr, err := zstd.NewReader(br,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxMemory(uint64(l.MaxTotal)),
 		zstd.WithDecoderMaxWindow(uint64(l.MaxWindow)))
 	if err != nil {
 		return nil, err
@@ -97,7 +98,17 @@ func decode(r io.Reader, limits Limits, size int64) (*File, error) {
 
 // readErr turns an error met while reading what into a clear error.
 func readErr(err error, zst bool, what string) error {
-	if zst && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	switch {
+	case !zst:
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return fmt.Errorf("%w: zstd frame declares a window over Limits.MaxWindow while reading %s: %w", ErrTooLarge, what, err)
+	case errors.Is(err, zstd.ErrWindowSizeExceeded):
+		return fmt.Errorf("%w: zstd window over Limits.MaxWindow, or corrupt zstd stream, while reading %s: %w", ErrTooLarge, what, errors.Join(ErrFormat, err))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// io.ReadFull reports a short read this way too, so the zstd stream
+		// or the file inside it may be what is cut.
+		return formatErr("truncated while reading %s from the zstd stream", what)
+	case !errors.Is(err, io.EOF):
 		return formatErr("corrupt zstd stream while reading %s: %w", what, err)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
@@ -175,9 +186,6 @@ func decodePlain(r io.Reader, l Limits, size int64, zst bool) (*File, error) {
 	}
 	data, err := readGrow(r, int64(dataLen), size >= 0)
 	if err != nil {
-		if zst && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return nil, readErr(err, zst, "the byte buffer")
-		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return nil, truncated(entries, uint64(len(data)), dataLen)
 		}
@@ -230,7 +238,7 @@ func checkOffsets(entries []entry) (uint64, error) {
 		}
 		need, err := e.t.byteSize()
 		if err != nil {
-			return 0, fmt.Errorf("tensor %q: %w", e.name, err)
+			return 0, formatErr("tensor %q: %v", e.name, err)
 		}
 		if e.end-e.begin != uint64(need) {
 			return 0, formatErr("tensor %q: %s shape %v needs %d bytes but data_offsets [%d,%d] hold %d", e.name, e.t.DType, e.t.Shape, need, e.begin, e.end, e.end-e.begin)

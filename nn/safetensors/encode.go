@@ -38,7 +38,7 @@ func layout(f *File) ([]placed, error) {
 			return nil, err
 		}
 		if err := t.check(); err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
+			return nil, formatErr("tensor %q: %v", name, err)
 		}
 		ps = append(ps, placed{name: name, t: t})
 	}

@@ -69,27 +69,28 @@ func (t Tensor) NumElements() int {
 func (t Tensor) byteSize() (int, error) {
 	size := t.DType.Size()
 	if size == 0 {
-		return 0, fmt.Errorf("%w: unknown dtype %q", ErrFormat, string(t.DType))
+		return 0, fmt.Errorf("unknown dtype %q", string(t.DType))
 	}
 	n := t.NumElements()
 	if n < 0 {
-		return 0, fmt.Errorf("%w: shape %v is negative or overflows", ErrFormat, t.Shape)
+		return 0, fmt.Errorf("shape %v has a negative dimension or too many elements", t.Shape)
 	}
 	hi, lo := bits.Mul64(uint64(n), uint64(size))
 	if hi != 0 || lo > math.MaxInt {
-		return 0, fmt.Errorf("%w: %s shape %v overflows the byte size", ErrFormat, t.DType, t.Shape)
+		return 0, fmt.Errorf("%s shape %v has too many bytes", t.DType, t.Shape)
 	}
 	return int(lo), nil
 }
 
-// check verifies dtype, shape and data length agree.
+// check verifies dtype, shape and data length agree. Its errors name neither
+// the tensor nor ErrFormat; callers add both.
 func (t Tensor) check() error {
 	n, err := t.byteSize()
 	if err != nil {
 		return err
 	}
 	if len(t.Data) != n {
-		return fmt.Errorf("%w: %s shape %v needs %d bytes, data has %d", ErrFormat, t.DType, t.Shape, n, len(t.Data))
+		return fmt.Errorf("%s shape %v needs %d bytes, data has %d", t.DType, t.Shape, n, len(t.Data))
 	}
 	return nil
 }
@@ -114,7 +115,7 @@ func (f *File) Add(name string, t Tensor) error {
 		return fmt.Errorf("safetensors: tensor %q added twice", name)
 	}
 	if err := t.check(); err != nil {
-		return fmt.Errorf("tensor %q: %w", name, err)
+		return formatErr("tensor %q: %v", name, err)
 	}
 	if f.Tensors == nil {
 		f.Tensors = make(map[string]Tensor)
@@ -170,7 +171,7 @@ func (f *File) AddInt64(name string, shape []int, v []int64) error {
 // Float32 decodes an F32, F16 or BF16 tensor (exactly) to float32.
 func (t Tensor) Float32() ([]float32, error) {
 	if err := t.check(); err != nil {
-		return nil, err
+		return nil, formatErr("%v", err)
 	}
 	switch t.DType {
 	case F32:
@@ -199,7 +200,7 @@ func (t Tensor) Int32() ([]int32, error) {
 		return nil, fmt.Errorf("safetensors: Int32 reads I32 tensors, not %s", t.DType)
 	}
 	if err := t.check(); err != nil {
-		return nil, err
+		return nil, formatErr("%v", err)
 	}
 	out := make([]int32, len(t.Data)/4)
 	for i := range out {
@@ -214,7 +215,7 @@ func (t Tensor) Int64() ([]int64, error) {
 		return nil, fmt.Errorf("safetensors: Int64 reads I64 tensors, not %s", t.DType)
 	}
 	if err := t.check(); err != nil {
-		return nil, err
+		return nil, formatErr("%v", err)
 	}
 	out := make([]int64, len(t.Data)/8)
 	for i := range out {
