@@ -181,3 +181,14 @@ func (t *Tensor) ReleaseGraph() {
 	}
 	t.Release()
 }
+
+// AddScaled adds alpha·x to t in place (x broadcasts to t's shape). It is not
+// recorded: use it for parameter updates, on leaves.
+func (t *Tensor) AddScaled(alpha float32, x *Tensor) {
+	if t.node != nil || !t.IsContiguous() || t.dtype != Float32 {
+		panic(fmt.Sprintf("tensor.AddScaled: %v must be a contiguous float32 leaf", t))
+	}
+	sameDevice("AddScaled", t, x)
+	BroadcastShapes("AddScaled", t.Shape(), x.Shape())
+	BinaryKernel.Run(t.Device(), BinaryParams{Op: OpAxpy, Alpha: alpha, Out: t.view(), A: t.layout(), B: x.layoutAs(t.Shape()), N: t.Len()})
+}

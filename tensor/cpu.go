@@ -299,6 +299,8 @@ func binaryFn(op BinaryOp, alpha, beta float32) func(a, b float32) float32 {
 		}
 	case OpSoftplusGrad:
 		return func(x, g float32) float32 { return g * sigmoid32(x) }
+	case OpAxpy:
+		return func(a, b float32) float32 { return a + alpha*b }
 	case OpClampGrad:
 		return func(x, g float32) float32 {
 			if x >= alpha && x <= beta {

@@ -86,7 +86,7 @@ func binary(op BinaryOp, a, b *Tensor, alpha, beta float32) *Tensor {
 var binaryName = map[BinaryOp]string{
 	OpAdd: "Add", OpSub: "Sub", OpMul: "Mul", OpDiv: "Div", OpPow: "Pow", OpMax: "Maximum", OpMin: "Minimum",
 	OpGreater: "Greater", OpEqual: "Equal", OpTanhGrad: "TanhGrad", OpSigmoidGrad: "SigmoidGrad",
-	OpReluGrad: "ReluGrad", OpLeakyReluGrad: "LeakyReluGrad", OpSoftplusGrad: "SoftplusGrad", OpClampGrad: "ClampGrad",
+	OpReluGrad: "ReluGrad", OpLeakyReluGrad: "LeakyReluGrad", OpSoftplusGrad: "SoftplusGrad", OpClampGrad: "ClampGrad", OpAxpy: "Axpy",
 }
 
 // unaryOp is a recorded unary op; grad computes the input gradient from the

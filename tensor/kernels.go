@@ -51,6 +51,7 @@ const (
 	OpLeakyReluGrad // a = input x: b if x > 0 else Alpha·b
 	OpSoftplusGrad  // a = input x: b·σ(x)
 	OpClampGrad     // a = input x: b if Alpha ≤ x ≤ Beta else 0
+	OpAxpy          // a + Alpha·b
 )
 
 // ReduceOp selects a reduction.

@@ -393,3 +393,19 @@ func sameDevice(op string, ts ...*Tensor) Device {
 	}
 	return d
 }
+
+// To copies t to device d (t itself when it is already there). The copy is
+// a leaf: no gradient flows back to t.
+func (t *Tensor) To(d Device) *Tensor {
+	if t.Device() == d {
+		return t
+	}
+	switch t.dtype {
+	case Int32:
+		return FromInt32(d, t.Int32s(), t.Shape()...)
+	default:
+		out := Empty(d, t.dtype, t.Shape()...)
+		copy(out.hostFloat32(true), t.Float32s())
+		return out
+	}
+}

@@ -300,6 +300,15 @@ func opCases() []opCase {
 			}
 		}
 	}
+	add(opCase{name: "AddScaled", kernels: kBinary, noGrad: true,
+		inputs: []input{{shape: []int{3, 4}}, {shape: []int{4}}},
+		dev: func(x []*tensor.Tensor) *tensor.Tensor {
+			y := x[0].Detach().Contiguous()
+			y = tensor.FromFloat32(y.Device(), y.Float32s(), y.Shape()...)
+			y.AddScaled(-0.75, x[1])
+			return y
+		},
+		ref: func(x []*arr) *arr { return refBinary(x[0], x[1], func(a, b float64) float64 { return a - 0.75*b }) }})
 	add(opCase{name: "Equal/ties", kernels: kBinary, noGrad: true,
 		inputs: []input{{shape: []int{5}, lo: 1, hi: 1.0000001}},
 		dev:    func(x []*tensor.Tensor) *tensor.Tensor { return tensor.Equal(x[0], x[0]) },
