@@ -17,12 +17,12 @@ func gemmOperand(t *Tensor) (trans bool, ld, stride int, ok bool) {
 	case (cs == 1 || cols <= 1) && (rows <= 1 || rs >= cols):
 		trans, ld = false, max(cols, 1)
 		if rows > 1 {
-			ld = rs
+			ld = max(rs, 1)
 		}
 	case (rs == 1 || rows <= 1) && (cols <= 1 || cs >= rows):
 		trans, ld = true, max(rows, 1)
 		if cols > 1 {
-			ld = cs
+			ld = max(cs, 1)
 		}
 	default:
 		return false, 0, 0, false
