@@ -1,0 +1,158 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/ingotml/ingot/tensor"
+)
+
+// ConvGeom describes a 2-D convolution window over NCHW images: an input
+// image of C×H×W, a kernel of KH×KW, and the output grid OH×OW it gives at
+// the given stride, zero padding and dilation. PyTorch's formula:
+//
+//	OH = (H + 2·PadH − DilH·(KH−1) − 1)/StrideH + 1
+type ConvGeom struct {
+	N, C, H, W       int
+	KH, KW           int
+	OH, OW           int
+	StrideH, StrideW int
+	PadH, PadW       int
+	DilH, DilW       int
+}
+
+// OutSize is the convolution output size along one axis, or < 1 when the
+// window does not fit.
+func OutSize(in, k, stride, pad, dil int) int {
+	return (in+2*pad-dil*(k-1)-1)/stride + 1
+}
+
+// Check panics with a message naming op when g is inconsistent.
+func (g ConvGeom) Check(op string) {
+	ok := g.N >= 0 && g.C > 0 && g.H > 0 && g.W > 0 && g.KH > 0 && g.KW > 0 &&
+		g.StrideH > 0 && g.StrideW > 0 && g.PadH >= 0 && g.PadW >= 0 && g.DilH > 0 && g.DilW > 0 &&
+		g.OH > 0 && g.OW > 0 &&
+		g.OH == OutSize(g.H, g.KH, g.StrideH, g.PadH, g.DilH) &&
+		g.OW == OutSize(g.W, g.KW, g.StrideW, g.PadW, g.DilW)
+	if !ok {
+		panic(fmt.Sprintf("%s: invalid convolution geometry %+v", op, g))
+	}
+}
+
+// ColRows is the number of rows of the column matrix, C·KH·KW.
+func (g ConvGeom) ColRows() int { return g.C * g.KH * g.KW }
+
+// ColCols is the number of columns of the column matrix, OH·OW.
+func (g ConvGeom) ColCols() int { return g.OH * g.OW }
+
+// Im2colParams: for each of N images, Cols[n] (a C·KH·KW × OH·OW matrix,
+// row (c,kh,kw), column (oh,ow)) = X[n, c, oh·StrideH − PadH + kh·DilH,
+// ow·StrideW − PadW + kw·DilW], or 0 where that falls in the padding. X is
+// contiguous N×C×H×W; Cols contiguous N×(C·KH·KW)×(OH·OW).
+type Im2colParams struct {
+	Cols, X tensor.View
+	Geom    ConvGeom
+}
+
+// Col2imParams is the adjoint of Im2col: X[n,c,h,w] (overwritten, not
+// accumulated) = the sum of every Cols[n] entry that Im2col would read from
+// (n,c,h,w). Each output element sums its own contributions in a fixed
+// order, so the result is deterministic without atomics.
+type Col2imParams struct {
+	X, Cols tensor.View
+	Geom    ConvGeom
+}
+
+// The convolution kernels.
+var (
+	Im2colKernel = tensor.NewKernel[Im2colParams]("im2col")
+	Col2imKernel = tensor.NewKernel[Col2imParams]("col2im")
+)
+
+func init() {
+	t := tensor.CPU().Kernels()
+	tensor.Implement(t, Im2colKernel, cpuIm2col)
+	tensor.Implement(t, Col2imKernel, cpuCol2im)
+}
+
+func convF32(v tensor.View, n int) []float32 {
+	if n == 0 {
+		return nil
+	}
+	return v.Buf.Float32s(v.Off + n)[v.Off:]
+}
+
+func cpuIm2col(_ tensor.Device, p Im2colParams) {
+	g := p.Geom
+	hw, l := g.H*g.W, g.OH*g.OW
+	x := convF32(p.X, g.N*g.C*hw)
+	cols := convF32(p.Cols, g.N*g.ColRows()*l)
+	rows := g.N * g.ColRows()
+	convParallelFor(rows, l, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, rem := r/g.ColRows(), r%g.ColRows()
+			c, k := rem/(g.KH*g.KW), rem%(g.KH*g.KW)
+			kh, kw := k/g.KW, k%g.KW
+			src := x[(n*g.C+c)*hw : (n*g.C+c+1)*hw]
+			dst := cols[r*l : (r+1)*l]
+			for oh := range g.OH {
+				ih := oh*g.StrideH - g.PadH + kh*g.DilH
+				row := dst[oh*g.OW : (oh+1)*g.OW]
+				if ih < 0 || ih >= g.H {
+					clear(row)
+					continue
+				}
+				srow := src[ih*g.W : (ih+1)*g.W]
+				iw := kw*g.DilW - g.PadW
+				if g.StrideW == 1 && iw >= 0 && iw+g.OW <= g.W {
+					copy(row, srow[iw:iw+g.OW])
+					continue
+				}
+				for ow := range row {
+					if iw >= 0 && iw < g.W {
+						row[ow] = srow[iw]
+					} else {
+						row[ow] = 0
+					}
+					iw += g.StrideW
+				}
+			}
+		}
+	})
+}
+
+func cpuCol2im(_ tensor.Device, p Col2imParams) {
+	g := p.Geom
+	hw, l := g.H*g.W, g.OH*g.OW
+	kk := g.KH * g.KW
+	x := convF32(p.X, g.N*g.C*hw)
+	cols := convF32(p.Cols, g.N*g.ColRows()*l)
+	// One task per (n, c) plane: every element sums the window positions
+	// that read it, in (kh, kw) order.
+	convParallelFor(g.N*g.C, kk*l, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			dst := x[nc*hw : (nc+1)*hw]
+			clear(dst)
+			base := cols[nc*kk*l : (nc+1)*kk*l]
+			for kh := range g.KH {
+				for kw := range g.KW {
+					src := base[(kh*g.KW+kw)*l : (kh*g.KW+kw+1)*l]
+					for oh := range g.OH {
+						ih := oh*g.StrideH - g.PadH + kh*g.DilH
+						if ih < 0 || ih >= g.H {
+							continue
+						}
+						drow := dst[ih*g.W : (ih+1)*g.W]
+						srow := src[oh*g.OW : (oh+1)*g.OW]
+						iw := kw*g.DilW - g.PadW
+						for _, v := range srow {
+							if iw >= 0 && iw < g.W {
+								drow[iw] += v
+							}
+							iw += g.StrideW
+						}
+					}
+				}
+			}
+		}
+	})
+}
