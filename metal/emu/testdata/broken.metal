@@ -1,0 +1,59 @@
+// Deliberately broken kernels: each has a bug the emulator must catch.
+#include <metal_stdlib>
+using namespace metal;
+
+// Missing barrier: threads read a neighbour's slot before it was written.
+kernel void missing_barrier(device float* out [[buffer(0)]],
+                            uint lid [[thread_position_in_threadgroup]],
+                            uint n [[threads_per_threadgroup]]) {
+    threadgroup float shared[64];
+    shared[lid] = float(lid);
+    // BUG: threadgroup_barrier(mem_flags::mem_threadgroup) missing here
+    out[lid] = shared[(lid + 1) % n];
+}
+
+// Barrier reached by only half of the threadgroup.
+kernel void partial_barrier(device float* out [[buffer(0)]],
+                            uint lid [[thread_position_in_threadgroup]]) {
+    if (lid < 16) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[lid] = 1.0;
+}
+
+// Barriers at two different call sites.
+kernel void divergent_barrier(device float* out [[buffer(0)]],
+                              uint lid [[thread_position_in_threadgroup]]) {
+    if (lid % 2 == 0) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    } else {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    out[lid] = 1.0;
+}
+
+// Odd lanes return early; even lanes read them with a shuffle.
+kernel void inactive_lane(device float* out [[buffer(0)]],
+                          uint lane [[thread_index_in_simdgroup]]) {
+    if (lane % 2 == 1) {
+        return;
+    }
+    out[lane] = simd_shuffle_down(float(lane), 1);
+}
+
+// 9000 floats = 36000 bytes of threadgroup memory, over the 32 KiB limit.
+kernel void tg_too_big(device float* out [[buffer(0)]],
+                       uint lid [[thread_position_in_threadgroup]]) {
+    threadgroup float big[9000];
+    big[lid] = 1.0;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = big[0];
+}
+
+// Reads one element past the end of its input (for the ASan test).
+kernel void oob_read(device const float* in [[buffer(0)]],
+                     device float* out [[buffer(1)]],
+                     constant uint& n [[buffer(2)]],
+                     uint i [[thread_position_in_grid]]) {
+    out[i] = in[i + n];
+}
