@@ -75,7 +75,8 @@ void k_vPtrU64U64(id o, id s, const void *p, uint64_t n, uint64_t i) {
 }
 `
 
-func TestSendABIWithPurego(t *testing.T) {
+// abiLibrary builds the probe library and opens it.
+func abiLibrary(t testing.TB) uintptr {
 	compiler := os.Getenv("CC") // e.g. aarch64-linux-gnu-gcc when run under qemu
 	if compiler == "" {
 		compiler = "cc"
@@ -89,10 +90,46 @@ func TestSendABIWithPurego(t *testing.T) {
 	require.NoError(t, os.WriteFile(src, []byte(abiSource), 0o644))
 	out, err := exec.Command(cc, "-shared", "-fPIC", "-O2", "-o", lib, src).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-
 	h, err := purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	require.NoError(t, err)
-	defer purego.Dlclose(h)
+	t.Cleanup(func() { purego.Dlclose(h) })
+	return h
+}
+
+func abiSends(t testing.TB, h uintptr) *sends {
+	var s sends
+	require.NoError(t, registerSends(&s, func(k sendKind) uintptr {
+		p, err := purego.Dlsym(h, "k_"+string(k))
+		require.NoError(t, err)
+		return p
+	}))
+	return &s
+}
+
+// BenchmarkSend measures the cost of one typed send through purego (to a C
+// function that records its arguments): the per-message overhead the driver
+// pays on a Mac on top of objc_msgSend itself.
+func BenchmarkSend(b *testing.B) {
+	s := abiSends(b, abiLibrary(b))
+	b.Run("v", func(b *testing.B) {
+		for range b.N {
+			s.v(7, 1)
+		}
+	})
+	b.Run("vIDU64U64", func(b *testing.B) {
+		for range b.N {
+			s.vIDU64U64(7, 1, 2, 3, 4)
+		}
+	})
+	b.Run("vSizeSize", func(b *testing.B) {
+		for range b.N {
+			s.vSizeSize(7, 1, MTLSize{1, 2, 3}, MTLSize{4, 5, 6})
+		}
+	})
+}
+
+func TestSendABIWithPurego(t *testing.T) {
+	h := abiLibrary(t)
 	var take func(out *[16]uint64) int32
 	purego.RegisterLibFunc(&take, h, "take")
 	got := func() []uint64 {
@@ -101,12 +138,7 @@ func TestSendABIWithPurego(t *testing.T) {
 		return append([]uint64(nil), rec[:n]...)
 	}
 
-	var s sends
-	require.NoError(t, registerSends(&s, func(k sendKind) uintptr {
-		p, err := purego.Dlsym(h, "k_"+string(k))
-		require.NoError(t, err)
-		return p
-	}))
+	s := abiSends(t, h)
 
 	const o, sel = uintptr(7), uintptr(0x5e1)
 	big := uint64(1)<<63 | 5

@@ -17,10 +17,10 @@ type MTLSize struct {
 const (
 	gpuFamilyApple1 = 1001 // MTLGPUFamilyApple1
 	gpuFamilyApple7 = 1007 // MTLGPUFamilyApple7: M1, A14 and later
-	// gpuFamilyAppleMax is the highest Apple family probed. supportsFamily:
-	// answers NO for values a given macOS does not know, so probing beyond
-	// the newest family is harmless.
-	gpuFamilyAppleMax = 1012
+	// gpuFamilyAppleMax is the highest Apple family probed (Apple10, in
+	// Apple's SDK since macOS 26). Older systems answer NO for families they
+	// do not know, as they do for Apple9 on macOS 13.
+	gpuFamilyAppleMax = 1010
 	gpuFamilyMac2     = 2002 // MTLGPUFamilyMac2: Intel and AMD GPUs in Macs
 
 	languageVersion3_0 = 3<<16 | 0 // MTLLanguageVersion3_0 = 196608
