@@ -31,7 +31,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -153,7 +152,7 @@ func Open() (driver.Driver, error) {
 	if err := loadRuntime(); err != nil {
 		return nil, err
 	}
-	return &Driver{tid: syscall.Gettid(), lib: -1, pipelines: map[string]*pipeline{}}, nil
+	return &Driver{tid: gettid(), lib: -1, pipelines: map[string]*pipeline{}}, nil
 }
 
 func (d *Driver) check(what string) error {
@@ -162,7 +161,7 @@ func (d *Driver) check(what string) error {
 		d.sticky = nil
 		return err
 	}
-	if tid := syscall.Gettid(); tid != d.tid {
+	if tid := gettid(); tid != d.tid {
 		return fmt.Errorf("MSL emulator: %s called from OS thread %d, but the driver belongs to thread %d (lock the device goroutine with runtime.LockOSThread)", what, tid, d.tid)
 	}
 	if d.closed {
