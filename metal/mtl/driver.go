@@ -91,8 +91,9 @@ func openWith(s *sends) (_ *device, err error) {
 
 	d.dev = s.createSystemDefaultDevice()
 	if d.dev == 0 {
-		// Without a window server connection (ssh, launchd jobs) the
-		// default device can be nil even though a GPU exists.
+		// Apple documents that command-line tools get a default device
+		// only when CoreGraphics is loaded (sends_darwin.go loads it); if
+		// it is still nil, take the first device of the list.
 		d.dev = d.firstDevice()
 	}
 	if d.dev == 0 {
@@ -121,7 +122,7 @@ func openWith(s *sends) (_ *device, err error) {
 		d.info.Family = "unknown"
 	}
 	if family < gpuFamilyApple7 {
-		return nil, fmt.Errorf("mtl: Metal is unavailable: the GPU %q supports GPU family %s, but ingot's kernels need Apple7 (Apple M1) or later (an Intel Mac or an older GPU); the CPU device is used instead",
+		return nil, fmt.Errorf("mtl: Metal is unavailable: the GPU %q supports GPU family %s, but ingot's kernels need Apple7 (Apple M1) or later (this is an Intel Mac or an older GPU): use the CPU device",
 			d.info.Name, d.info.Family)
 	}
 	d.info.UnifiedMemory = s.boolean(d.dev, d.sel.hasUnifiedMemory)
