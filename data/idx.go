@@ -158,7 +158,17 @@ func decodeIDX(r io.Reader, name string, size int64) (*IDX, error) {
 				"%d unexpected bytes after the %d data bytes that dimensions %s declare", have-total, total, dimString(dims))}
 		}
 	}
-	data, err := readGrowing(r, int(total))
+	var data []byte
+	var err error
+	if size >= 0 {
+		// The file size vouches for the header: read in one piece.
+		data = make([]byte, total)
+		var n int
+		n, err = io.ReadFull(r, data)
+		data = data[:n]
+	} else {
+		data, err = readGrowing(r, int(total))
+	}
 	if err != nil {
 		return nil, readErr(name, err, fmt.Sprintf(
 			"truncated: dimensions %s declare %d data bytes, only %d present", dimString(dims), total, len(data)))

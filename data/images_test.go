@@ -240,3 +240,22 @@ func TestBalancedSubset(t *testing.T) {
 	_, _, err = BalancedSubset(m, 2)
 	assert.ErrorContains(t, err, "class 2 has 1 images, fewer than 2")
 }
+
+func BenchmarkDefaultTrain(b *testing.B) {
+	for b.Loop() {
+		if _, err := Default(Train); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadFullTrain(b *testing.B) {
+	if _, err := os.Stat(SystemFashionMNISTDir); err != nil {
+		b.Skip("full Fashion-MNIST not installed")
+	}
+	for b.Loop() {
+		if _, err := LoadMNISTDir(SystemFashionMNISTDir, Train); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
