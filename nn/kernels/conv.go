@@ -11,6 +11,10 @@ import (
 // the given stride, zero padding and dilation. PyTorch's formula:
 //
 //	OH = (H + 2·PadH − DilH·(KH−1) − 1)/StrideH + 1
+//
+// A smaller grid is allowed (a transposed convolution's output padding can
+// make the image larger than the grid needs); every window position is
+// bounds-checked against the image.
 type ConvGeom struct {
 	N, C, H, W       int
 	KH, KW           int
@@ -26,13 +30,14 @@ func OutSize(in, k, stride, pad, dil int) int {
 	return (in+2*pad-dil*(k-1)-1)/stride + 1
 }
 
-// Check panics with a message naming op when g is inconsistent.
+// Check panics with a message naming op when g is inconsistent (the
+// kernels assume a checked geometry).
 func (g ConvGeom) Check(op string) {
 	ok := g.N >= 0 && g.C > 0 && g.H > 0 && g.W > 0 && g.KH > 0 && g.KW > 0 &&
 		g.StrideH > 0 && g.StrideW > 0 && g.PadH >= 0 && g.PadW >= 0 && g.DilH > 0 && g.DilW > 0 &&
 		g.OH > 0 && g.OW > 0 &&
-		g.OH == OutSize(g.H, g.KH, g.StrideH, g.PadH, g.DilH) &&
-		g.OW == OutSize(g.W, g.KW, g.StrideW, g.PadW, g.DilW)
+		g.OH <= OutSize(g.H, g.KH, g.StrideH, g.PadH, g.DilH) &&
+		g.OW <= OutSize(g.W, g.KW, g.StrideW, g.PadW, g.DilW)
 	if !ok {
 		panic(fmt.Sprintf("%s: invalid convolution geometry %+v", op, g))
 	}
