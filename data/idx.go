@@ -86,6 +86,9 @@ func readIDX(r io.Reader, name string, size int64) (*IDX, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(2)
 	if err != nil && len(head) < 2 {
+		if err != io.EOF {
+			return nil, &IDXError{Name: name, Msg: "read failed", Err: err}
+		}
 		if len(head) == 0 {
 			return nil, &IDXError{Name: name, Msg: "empty file"}
 		}

@@ -53,6 +53,13 @@ func TestIDXRoundTrip(t *testing.T) {
 	}
 }
 
+// badCRC flips a bit of a gzip stream's CRC-32 trailer.
+func badCRC(b []byte) []byte {
+	b = append([]byte{}, b...)
+	b[len(b)-8] ^= 1
+	return b
+}
+
 func TestIDXErrors(t *testing.T) {
 	good := idxBytes(t, []int{3, 2}, []byte{1, 2, 3, 4, 5, 6})
 	huge := []byte{0, 0, 8, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1}
@@ -75,6 +82,7 @@ func TestIDXErrors(t *testing.T) {
 		{"gzip trailing data", gz(t, append(append([]byte{}, good...), 9, 9)), "unexpected bytes after"},
 		{"gzip cut short", gz(t, good)[:20], "IDX file"},
 		{"bad gzip header", []byte{0x1f, 0x8b, 0, 0}, "bad gzip header"},
+		{"gzip bad checksum", badCRC(gz(t, good)), "invalid checksum"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadIDX(bytes.NewReader(tc.in), "case.idx")

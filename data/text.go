@@ -227,8 +227,9 @@ func (b *TextBatcher) Seek(epoch, step int) error {
 func (b *TextBatcher) startEpoch(e int) {
 	b.epoch, b.step, b.offset = e, 0, 0
 	if b.opts.RandomOffset && b.seq > 1 {
-		p := rand.NewPCG(mix64(b.opts.Seed^0x7f4a7c159e3779b9), mix64(uint64(e)))
-		b.offset = int(uniform(p, uint64(min(b.seq, b.trackLen-1))))
+		var p rand.PCG
+		p.Seed(mix64(b.opts.Seed^0x7f4a7c159e3779b9), mix64(uint64(e)))
+		b.offset = int(uniform(&p, uint64(min(b.seq, b.trackLen-1))))
 	}
 	// Inputs are positions offset .. trackLen−2 (each needs a target).
 	n := b.trackLen - 1 - b.offset

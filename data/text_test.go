@@ -227,10 +227,11 @@ func TestTextBatcherErrors(t *testing.T) {
 
 func TestTextBatcherSteadyStateAllocations(t *testing.T) {
 	ids := make([]int32, 5000)
-	b, err := NewTextBatcher(ids, 8, 32, TextOptions{RandomOffset: false})
+	b, err := NewTextBatcher(ids, 8, 32, TextOptions{RandomOffset: true, Seed: 3})
 	require.NoError(t, err)
 	var c TextBatch
 	b.Next(&c)
+	// 100 calls cross several epoch ends (about 20 steps per epoch).
 	assert.Zero(t, testing.AllocsPerRun(100, func() { b.Next(&c) }))
 }
 
