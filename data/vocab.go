@@ -28,17 +28,24 @@ type Vocab struct {
 // code-point order (so the same characters give the same ids whatever order
 // the texts come in). Invalid UTF-8 and U+FFFD are left to the unknown
 // symbol.
-func NewVocab(texts ...string) *Vocab {
-	seen := map[rune]bool{}
+func NewVocab(texts ...string) *Vocab { return NewVocabMinCount(1, texts...) }
+
+// NewVocabMinCount is NewVocab keeping only the runes that occur at least
+// minCount times in all the texts together; rarer ones become unknown (a
+// way to bound the vocabulary of a large Chinese text).
+func NewVocabMinCount(minCount int, texts ...string) *Vocab {
+	count := map[rune]int{}
 	for _, t := range texts {
 		for _, r := range t {
-			seen[r] = true
+			count[r]++
 		}
 	}
-	delete(seen, UnknownRune)
-	rs := make([]rune, 0, len(seen))
-	for r := range seen {
-		rs = append(rs, r)
+	delete(count, UnknownRune)
+	rs := make([]rune, 0, len(count))
+	for r, n := range count {
+		if n >= minCount {
+			rs = append(rs, r)
+		}
 	}
 	slices.Sort(rs)
 	v, _ := VocabFromRunes(rs) // sorted, distinct, valid: cannot fail

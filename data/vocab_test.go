@@ -66,8 +66,9 @@ func TestChineseCorpusVocab(t *testing.T) {
 	zh, err := LoadCorpus("tang300")
 	require.NoError(t, err)
 	v := NewVocab(zh)
-	// Thousands of distinct characters, each one id; 春 and 月 are in it.
-	assert.Greater(t, v.Size(), 2500)
+	// 2579 distinct characters (Python: len(collections.Counter(text))),
+	// each one id, plus the unknown symbol.
+	assert.Equal(t, 2580, v.Size())
 	assert.NotEqual(t, UnknownID, v.ID('春'))
 	assert.NotEqual(t, UnknownID, v.ID('月'))
 	line := "春眠不觉晓，处处闻啼鸟。"
@@ -75,6 +76,12 @@ func TestChineseCorpusVocab(t *testing.T) {
 	assert.Len(t, ids, 12)
 	assert.Equal(t, ids[6], ids[7], "处处: same character, same id")
 	assert.Equal(t, line, v.Decode(ids))
+
+	// Keeping characters seen at least 2 or 5 times (Python: 1767 and 990).
+	assert.Equal(t, 1768, NewVocabMinCount(2, zh).Size())
+	v5 := NewVocabMinCount(5, zh)
+	assert.Equal(t, 991, v5.Size())
+	assert.Contains(t, v5.Decode(v5.Encode(zh)), "\uFFFD", "rare characters become unknown")
 }
 
 func TestVocabJSON(t *testing.T) {
