@@ -1,0 +1,197 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ingotml/ingot/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// refConv2d is a direct float64 convolution (PyTorch's definition).
+func refConv2d(x, w, b []float64, n, c, h, wd int, cfg ConvConfig) ([]float64, int, int) {
+	cfg = cfg.normalized("ref", false)
+	kh, kw := cfg.Kernel[0], cfg.Kernel[1]
+	oh := (h+2*cfg.Padding[0]-cfg.Dilation[0]*(kh-1)-1)/cfg.Stride[0] + 1
+	ow := (wd+2*cfg.Padding[1]-cfg.Dilation[1]*(kw-1)-1)/cfg.Stride[1] + 1
+	o := cfg.Out
+	y := make([]float64, n*o*oh*ow)
+	for ni := range n {
+		for oi := range o {
+			for yi := range oh {
+				for xi := range ow {
+					s := 0.0
+					if b != nil {
+						s = b[oi]
+					}
+					for ci := range c {
+						for a := range kh {
+							for bb := range kw {
+								ih := yi*cfg.Stride[0] - cfg.Padding[0] + a*cfg.Dilation[0]
+								iw := xi*cfg.Stride[1] - cfg.Padding[1] + bb*cfg.Dilation[1]
+								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
+									continue
+								}
+								s += x[((ni*c+ci)*h+ih)*wd+iw] * w[((oi*c+ci)*kh+a)*kw+bb]
+							}
+						}
+					}
+					y[((ni*o+oi)*oh+yi)*ow+xi] = s
+				}
+			}
+		}
+	}
+	return y, oh, ow
+}
+
+// refConvT2d is a direct float64 transposed convolution: every input pixel
+// scatters weight·value into the output (PyTorch's definition).
+func refConvT2d(x, w, b []float64, n, c, h, wd int, cfg ConvConfig) ([]float64, int, int) {
+	cfg = cfg.normalized("ref", true)
+	kh, kw := cfg.Kernel[0], cfg.Kernel[1]
+	oh := (h-1)*cfg.Stride[0] - 2*cfg.Padding[0] + cfg.Dilation[0]*(kh-1) + cfg.OutputPadding[0] + 1
+	ow := (wd-1)*cfg.Stride[1] - 2*cfg.Padding[1] + cfg.Dilation[1]*(kw-1) + cfg.OutputPadding[1] + 1
+	o := cfg.Out
+	y := make([]float64, n*o*oh*ow)
+	for ni := range n {
+		for oi := range o {
+			for i := range oh * ow {
+				if b != nil {
+					y[(ni*o+oi)*oh*ow+i] = b[oi]
+				}
+			}
+		}
+		for ci := range c {
+			for yi := range h {
+				for xi := range wd {
+					v := x[((ni*c+ci)*h+yi)*wd+xi]
+					for oi := range o {
+						for a := range kh {
+							for bb := range kw {
+								ty := yi*cfg.Stride[0] - cfg.Padding[0] + a*cfg.Dilation[0]
+								tx := xi*cfg.Stride[1] - cfg.Padding[1] + bb*cfg.Dilation[1]
+								if ty < 0 || ty >= oh || tx < 0 || tx >= ow {
+									continue
+								}
+								y[((ni*o+oi)*oh+ty)*ow+tx] += v * w[((ci*o+oi)*kh+a)*kw+bb]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return y, oh, ow
+}
+
+var convConfigs = []struct {
+	name    string
+	n, h, w int
+	cfg     ConvConfig
+}{
+	{"k3", 2, 6, 5, ConvConfig{In: 2, Out: 3, Kernel: Sq(3)}},
+	{"k4s2p1", 2, 8, 7, ConvConfig{In: 3, Out: 2, Kernel: Sq(4), Stride: Sq(2), Padding: Sq(1), OutputPadding: Size2{1, 0}}},
+	{"rect", 1, 7, 9, ConvConfig{In: 2, Out: 2, Kernel: Size2{3, 2}, Stride: Size2{2, 1}, Padding: Size2{1, 2}, Dilation: Size2{1, 2}, OutputPadding: Size2{1, 0}}},
+	{"1x1nobias", 3, 3, 4, ConvConfig{In: 4, Out: 3, Kernel: Sq(1), NoBias: true}},
+	{"dil2s3", 1, 9, 8, ConvConfig{In: 1, Out: 2, Kernel: Sq(2), Stride: Sq(3), Padding: Sq(2), Dilation: Sq(2), OutputPadding: Sq(2)}},
+}
+
+// TestConv checks Conv2d and ConvTranspose2d forward against the direct
+// float64 references and the gradients of input, weight and bias against
+// their finite differences — on both paths: the im2col/col2im kernel path
+// (input without gradients) and the recorded gather path (input requiring
+// gradients). Tolerances: forward 2e-5 (float32 sums of ≤ 32 products of
+// magnitude ≤ 2, accumulated by the GEMM), gradients 1e-4 abs + 1e-4 rel.
+func TestConv(t *testing.T) {
+	for _, transposed := range []bool{false, true} {
+		for _, tc := range convConfigs {
+			for _, xGrad := range []bool{false, true} {
+				name := fmt.Sprintf("%s/transposed=%v/xgrad=%v", tc.name, transposed, xGrad)
+				t.Run(name, func(t *testing.T) {
+					r := rand.New(rand.NewPCG(5, uint64(len(name))))
+					cfg := tc.cfg
+					var layer Layer
+					var w, b *Param
+					if transposed {
+						l := NewConvTranspose2d(cpu, tensor.NewRNG(9), cfg)
+						layer, w, b = l, l.Weight, l.Bias
+					} else {
+						cfg.OutputPadding = Size2{}
+						l := NewConv2d(cpu, tensor.NewRNG(9), cfg)
+						layer, w, b = l, l.Weight, l.Bias
+					}
+					x32, x64 := randF(r, tc.n*cfg.In*tc.h*tc.w, -2, 2)
+					x := tensor.FromFloat32(cpu, x32, tc.n, cfg.In, tc.h, tc.w).SetRequiresGrad(xGrad)
+					vals := [][]float64{x64, f64(w.T.Float32s()), nil}
+					if b != nil {
+						vals[2] = f64(b.T.Float32s())
+					}
+					var oh, ow int
+					ref := func(v [][]float64) []float64 {
+						var y []float64
+						if transposed {
+							y, oh, ow = refConvT2d(v[0], v[1], v[2], tc.n, cfg.In, tc.h, tc.w, cfg)
+						} else {
+							y, oh, ow = refConv2d(v[0], v[1], v[2], tc.n, cfg.In, tc.h, tc.w, cfg)
+						}
+						return y
+					}
+					want := ref(vals)
+					y := layer.Forward(x)
+					require.Equal(t, []int{tc.n, cfg.Out, oh, ow}, y.Shape())
+					assertClose(t, want, y.Float32s(), 2e-5, 2e-5, "y")
+					_, gy := randF(r, len(want), -1, 1)
+					backwardWith(y, gy)
+					if xGrad {
+						assertClose(t, fdGrad(ref, vals, gy, 0), x.Grad().Float32s(), 1e-4, 1e-4, "dx")
+					} else {
+						assert.Nil(t, x.Grad())
+					}
+					assertClose(t, fdGrad(ref, vals, gy, 1), w.T.Grad().Float32s(), 1e-4, 1e-4, "dW")
+					if b != nil {
+						assertClose(t, fdGrad(ref, vals, gy, 2), b.T.Grad().Float32s(), 1e-4, 1e-4, "db")
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestConvInference checks the pure kernel path of ConvTranspose2d (no
+// input or weight gradients: col2im) and of Conv2d against the references.
+func TestConvInference(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, tc := range convConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := NewConvTranspose2d(cpu, tensor.NewRNG(3), tc.cfg)
+			for _, p := range ct.Params() {
+				require.NoError(t, p.Set(p.T.Detach()))
+				p.T.SetRequiresGrad(false)
+			}
+			x32, x64 := randF(r, tc.n*tc.cfg.In*tc.h*tc.w, -2, 2)
+			x := tensor.FromFloat32(cpu, x32, tc.n, tc.cfg.In, tc.h, tc.w)
+			var bias []float64
+			if ct.Bias != nil {
+				bias = f64(ct.Bias.T.Float32s())
+			}
+			want, _, _ := refConvT2d(x64, f64(ct.Weight.T.Float32s()), bias, tc.n, tc.cfg.In, tc.h, tc.w, tc.cfg)
+			y := ct.Forward(x)
+			require.False(t, y.RequiresGrad())
+			assertClose(t, want, y.Float32s(), 2e-5, 2e-5, "y")
+		})
+	}
+}
+
+func TestConvConfigErrors(t *testing.T) {
+	rng := tensor.NewRNG(1)
+	assert.Panics(t, func() { NewConv2d(cpu, rng, ConvConfig{In: 1, Out: 1}) }) // no kernel
+	assert.Panics(t, func() {
+		NewConv2d(cpu, rng, ConvConfig{In: 1, Out: 1, Kernel: Sq(3), OutputPadding: Sq(1), Stride: Sq(2)})
+	}) // not transposed
+	assert.Panics(t, func() { NewConvTranspose2d(cpu, rng, ConvConfig{In: 1, Out: 1, Kernel: Sq(3), OutputPadding: Sq(1)}) }) // op ≥ stride
+	c := NewConv2d(cpu, rng, ConvConfig{In: 2, Out: 1, Kernel: Sq(5)})
+	assert.Panics(t, func() { c.Forward(tensor.Zeros(cpu, 1, 2, 4, 4)) }) // smaller than the kernel
+	assert.Panics(t, func() { c.Forward(tensor.Zeros(cpu, 1, 3, 8, 8)) }) // wrong channels
+}
