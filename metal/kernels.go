@@ -49,7 +49,7 @@ type binding struct {
 	off int // elements (4 bytes)
 }
 
-func view(v tensor.View) binding { return binding{v.Buf, v.Off} }
+func view(v tensor.View) binding     { return binding{v.Buf, v.Off} }
 func whole(b *tensor.Buffer) binding { return binding{b, 0} }
 
 // grid is a dispatch size: threadgroups and threads per group.
