@@ -139,7 +139,9 @@ type Driver struct {
 	lib       int32
 	compiled  bool
 	pipelines map[string]*pipeline
-	closed    bool
+	// maxThreads holds [[max_total_threads_per_threadgroup]] by kernel name
+	maxThreads map[string]int
+	closed     bool
 	// sticky records a misuse reported by a method that cannot return an
 	// error (e.g. a call from the wrong thread); the next error-returning
 	// call returns it.
@@ -249,6 +251,18 @@ func (d *Driver) Compile(sources []driver.Source) error {
 	d.lib = lib
 	d.compiled = true
 	d.pipelines = map[string]*pipeline{}
+	d.maxThreads = map[string]int{}
+	for _, u := range tus {
+		for _, e := range u.p.entries {
+			m := e.maxThreads
+			if m == 0 {
+				m = defs[e.base].maxThreads
+			}
+			if m > 0 {
+				d.maxThreads[e.host] = m
+			}
+		}
+	}
 	return nil
 }
 
@@ -274,7 +288,10 @@ func (d *Driver) Pipeline(name string) (driver.Pipeline, error) {
 	if k < 0 {
 		return nil, fmt.Errorf("MSL emulator: no kernel function %q in the compiled library", name)
 	}
-	p := &pipeline{name: name, kernel: k}
+	p := &pipeline{name: name, kernel: k, maxThreads: maxThreads}
+	if m := d.maxThreads[name]; m > 0 {
+		p.maxThreads = m
+	}
 	n := rt.kernelNParams(k)
 	out := make([]int32, 4)
 	for i := int32(0); i < n; i++ {
@@ -291,13 +308,14 @@ type kparam struct {
 }
 
 type pipeline struct {
-	name   string
-	kernel int32
-	params []kparam
+	name       string
+	kernel     int32
+	params     []kparam
+	maxThreads int
 }
 
 func (p *pipeline) Name() string                       { return p.name }
-func (p *pipeline) MaxTotalThreadsPerThreadgroup() int { return maxThreads }
+func (p *pipeline) MaxTotalThreadsPerThreadgroup() int { return p.maxThreads }
 func (p *pipeline) ThreadExecutionWidth() int          { return simdWidth }
 func (p *pipeline) StaticThreadgroupMemoryLength() int { return int(rt.kernelStatic(p.kernel)) }
 
@@ -412,8 +430,8 @@ func (c *cmdBuf) encode(dp *driver.Dispatch) error {
 	if g.X <= 0 || g.Y <= 0 || g.Z <= 0 || t.X <= 0 || t.Y <= 0 || t.Z <= 0 {
 		return fmt.Errorf("kernel %s: zero-size dispatch: %v threadgroups of %v threads", p.name, g, t)
 	}
-	if n := t.X * t.Y * t.Z; n > maxThreads {
-		return fmt.Errorf("kernel %s: %d threads per threadgroup (%v), more than the %d allowed", p.name, n, t, maxThreads)
+	if n := t.X * t.Y * t.Z; n > p.maxThreads {
+		return fmt.Errorf("kernel %s: %d threads per threadgroup (%v), more than the %d allowed", p.name, n, t, p.maxThreads)
 	}
 	if int64(g.X)*int64(g.Y)*int64(g.Z) >= 1<<40 || g.X >= 1<<32 || g.Y >= 1<<32 || g.Z >= 1<<32 {
 		return fmt.Errorf("kernel %s: grid %v too large", p.name, g)

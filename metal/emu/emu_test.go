@@ -335,3 +335,19 @@ func TestCommandBufferOrder(t *testing.T) {
 		assert.Equal(t, float32(31), v, "x -> 2x+1 five times from 0")
 	}
 }
+
+func TestMaxTotalThreadsAttribute(t *testing.T) {
+	d := openWith(t, "kernels.metal")
+	p, err := d.Pipeline("limited")
+	require.NoError(t, err)
+	assert.Equal(t, 64, p.MaxTotalThreadsPerThreadgroup())
+	o := newBuf(t, d, 4*128)
+	v := driver.Arg{Bytes: words(math.Float32bits(2))}
+	require.NoError(t, dispatch(t, d, "limited", sz(2, 1, 1), sz(64, 1, 1), nil, driver.Arg{Buffer: o}, v))
+	for i, x := range floats(o) {
+		require.Equal(t, float32(3.5), x, "i=%d", i)
+	}
+	err = dispatch(t, d, "limited", sz(1, 1, 1), sz(128, 1, 1), nil, driver.Arg{Buffer: o}, v)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "128 threads per threadgroup")
+}

@@ -222,17 +222,19 @@ type param struct {
 // kernelFn is a kernel definition: a plain kernel (one entry point) or a
 // template whose named instantiations are entry points.
 type kernelFn struct {
-	name     string
-	template bool
-	params   []param
-	file     string
-	line     int
+	name       string
+	template   bool
+	maxThreads int // [[max_total_threads_per_threadgroup(n)]], 0 if absent
+	params     []param
+	file       string
+	line       int
 }
 
 // entry is one entry point: host name and the C++ expression naming the
 // function (fn or fn<args>).
 type entry struct {
 	host, fn, base string
+	maxThreads     int
 	file           string
 	line           int
 }
@@ -268,7 +270,8 @@ func parseSource(file, src string) (*parsed, error) {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		isMarker := t.kind == tIdent && t.text == "kernel" && !t.attr
-		if !isMarker && t.attr && t.text == "kernel" && i > 1 && toks[i-1].text == "[" && toks[i-2].text == "[" {
+		if !isMarker && t.attr && t.text == "kernel" && i > 0 && i+1 < len(toks) &&
+			(toks[i-1].text == "[" || toks[i-1].text == ",") && (toks[i+1].text == "]" || toks[i+1].text == ",") {
 			isMarker = true
 		}
 		if !isMarker {
@@ -345,9 +348,19 @@ func (p *parsed) kernelAt(file, src string, toks []token, m int) error {
 		}
 	}
 	host := ""
-	for _, a := range attrs {
-		if len(a) >= 4 && a[0].text == "host_name" && a[2].kind == tStr {
-			host = strings.Trim(a[2].text, `"`)
+	maxThreads := 0
+	for _, g := range attrs {
+		for _, a := range splitTop(g) {
+			if len(a) >= 4 && a[0].text == "host_name" && a[2].kind == tStr {
+				host = strings.Trim(a[2].text, `"`)
+			}
+			if len(a) >= 4 && a[0].text == "max_total_threads_per_threadgroup" {
+				n, err := strconv.ParseInt(strings.TrimRight(a[2].text, "uU"), 0, 32)
+				if err != nil || n <= 0 || n > 1024 || len(a) != 4 {
+					return errAt(file, a[0], "max_total_threads_per_threadgroup needs an integer literal in 1..1024")
+				}
+				maxThreads = int(n)
+			}
 		}
 	}
 	start := toks[i]
@@ -370,7 +383,7 @@ func (p *parsed) kernelAt(file, src string, toks []token, m int) error {
 		if !isInst || host == "" {
 			return errAt(file, start, "decltype kernel declaration must be an explicit instantiation with [[host_name]]")
 		}
-		p.entries = append(p.entries, entry{host: host, fn: name + "<" + targs + ">", base: name, file: file, line: start.line})
+		p.entries = append(p.entries, entry{host: host, fn: name + "<" + targs + ">", base: name, file: file, line: start.line, maxThreads: maxThreads})
 		_ = j2
 		return nil
 	}
@@ -412,20 +425,20 @@ func (p *parsed) kernelAt(file, src string, toks []token, m int) error {
 		if host == "" {
 			return errAt(file, nameTok, "explicit instantiation of kernel %s needs [[host_name(\"...\")]]", name)
 		}
-		p.entries = append(p.entries, entry{host: host, fn: name + "<" + targs + ">", base: name, file: file, line: nameTok.line})
+		p.entries = append(p.entries, entry{host: host, fn: name + "<" + targs + ">", base: name, file: file, line: nameTok.line, maxThreads: maxThreads})
 		return nil
 	}
 	params, err := parseParams(file, name, toks[i+1:close])
 	if err != nil {
 		return err
 	}
-	k := kernelFn{name: name, template: isTemplateDef, params: params, file: file, line: nameTok.line}
+	k := kernelFn{name: name, template: isTemplateDef, params: params, file: file, line: nameTok.line, maxThreads: maxThreads}
 	p.kernels = append(p.kernels, k)
 	if !isTemplateDef {
 		if host == "" {
 			host = name
 		}
-		p.entries = append(p.entries, entry{host: host, fn: name, base: name, file: file, line: nameTok.line})
+		p.entries = append(p.entries, entry{host: host, fn: name, base: name, file: file, line: nameTok.line, maxThreads: maxThreads})
 	}
 	return nil
 }
@@ -599,6 +612,11 @@ func rewrite(file, src string, toks []token) (string, error) {
 			}
 			edits = append(edits, edit{t.pos, toks[j].end, blank(src[t.pos:toks[j].end])})
 			i = j
+			continue
+		}
+		if t.kind == tIdent && t.text == "constant" && (i+1 < len(toks) && toks[i+1].text == "const" || i > 0 && toks[i-1].text == "const") {
+			// constant is const in the shim: avoid "duplicate const"
+			edits = append(edits, edit{t.pos, t.end, blank(t.text)})
 			continue
 		}
 		if t.kind == tNum && isFloatLit(t.text) && !strings.ContainsAny(t.text[len(t.text)-1:], "fFhH") {

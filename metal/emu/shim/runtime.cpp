@@ -128,6 +128,7 @@ struct Fiber {
   ucontext_t uc;
 #endif
   char *mem; // mapping: guard page + stack
+  size_t stagger; // bytes left unused at the stack top (see new_fiber)
   int state;
   emu_thread t;
   const char *wf;
@@ -176,8 +177,11 @@ size_t page_size() {
   return p;
 }
 
-Fiber *new_fiber() {
+Fiber *new_fiber(int idx) {
   Fiber *f = new Fiber();
+  // Stack tops at different offsets within a page: otherwise the hot top
+  // of every fiber's stack maps to the same cache sets.
+  f->stagger = size_t(idx * 832) & 4095 & ~size_t(63);
   size_t len = kStackSize + page_size();
   void *m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) {
@@ -199,7 +203,7 @@ void fiber_main_uc() { fiber_main(tl_w->cur); }
 void start_fiber(Fiber *f) {
   char *lo = f->mem + page_size();
 #if EMU_X86
-  uintptr_t top = ((uintptr_t)(lo + kStackSize)) & ~(uintptr_t)15;
+  uintptr_t top = ((uintptr_t)(lo + kStackSize - f->stagger)) & ~(uintptr_t)15;
   void **sp = (void **)(top - 56);
   sp[0] = nullptr;                  // r15
   sp[1] = nullptr;                  // r14
@@ -212,7 +216,7 @@ void start_fiber(Fiber *f) {
 #else
   getcontext(&f->uc);
   f->uc.uc_stack.ss_sp = lo;
-  f->uc.uc_stack.ss_size = kStackSize;
+  f->uc.uc_stack.ss_size = kStackSize - f->stagger;
   f->uc.uc_link = nullptr;
   makecontext(&f->uc, (void (*)())fiber_main_uc, 0);
 #endif
@@ -282,7 +286,7 @@ bool run_group(Worker *w, uint64_t gi) {
   w->gid[1] = uint32_t((gi / d.G[0]) % d.G[1]);
   w->gid[2] = uint32_t(gi / (uint64_t(d.G[0]) * d.G[1]));
   int n = int(d.T[0] * d.T[1] * d.T[2]);
-  while ((int)w->fibers.size() < n) w->fibers.push_back(new_fiber());
+  while ((int)w->fibers.size() < n) w->fibers.push_back(new_fiber(int(w->fibers.size())));
 
   // dynamic threadgroup memory, poisoned with 0xff bytes (NaN as float)
   w->tgp.resize(d.tg.size());

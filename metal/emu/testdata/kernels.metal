@@ -162,3 +162,11 @@ kernel void wait_flag(device atomic_uint* flag [[buffer(0)]],
     }
     out[0] = 2;
 }
+
+// At most 64 threads per threadgroup; a constant const reference.
+[[max_total_threads_per_threadgroup(64)]]
+kernel void limited(device float* out [[buffer(0)]],
+                    constant const float& v [[buffer(1)]],
+                    uint i [[thread_position_in_grid]]) {
+    out[i] = v + 1.5;
+}
