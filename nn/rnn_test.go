@@ -215,3 +215,223 @@ func TestRNNMatchesUnrolled(t *testing.T) {
 		})
 	}
 }
+
+// TestRNNCellsMatchUnrolled checks LSTMCell and GRUCell (one step, given
+// or zero state) and their gradients against the unrolled composition.
+func TestRNNCellsMatchUnrolled(t *testing.T) {
+	d := tensor.CPU()
+	const B, I, H = 3, 5, 4
+	for _, kind := range []rnnKind{rnnLSTM, rnnGRU} {
+		for _, state := range []bool{false, true} {
+			for _, bias := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%vCell/state=%v/bias=%v", kind, state, bias), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(5, 6))
+					var m Module
+					if kind == rnnLSTM {
+						m = NewLSTMCell(d, tensor.NewRNG(9), I, H, bias)
+					} else {
+						m = NewGRUCell(d, tensor.NewRNG(9), I, H, bias)
+					}
+					names := []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}
+					var refPs []*tensor.Tensor
+					for i, p := range m.Params() {
+						require.Equal(t, names[i], p.Name)
+						refPs = append(refPs, tensor.FromFloat32(d, p.T.Float32s(), p.T.Shape()...).SetRequiresGrad(true))
+					}
+					x := randT(r, d, 1, B, I).SetRequiresGrad(true)
+					xr := tensor.FromFloat32(d, x.Float32s(), 1, B, I).SetRequiresGrad(true)
+					var h, c, hr, cr *tensor.Tensor
+					if state {
+						h = randT(r, d, 0.5, B, H).SetRequiresGrad(true)
+						c = randT(r, d, 0.5, B, H).SetRequiresGrad(true)
+						hr = tensor.FromFloat32(d, h.Float32s(), 1, B, H).SetRequiresGrad(true)
+						cr = tensor.FromFloat32(d, c.Float32s(), 1, B, H).SetRequiresGrad(true)
+					}
+					var h1, c1 *tensor.Tensor
+					if kind == rnnLSTM {
+						s := m.(*LSTMCell).Forward(x, LSTMState{H: h, C: c})
+						h1, c1 = s.H, s.C
+					} else {
+						h1 = m.(*GRUCell).Forward(x, h)
+						cr = nil
+					}
+					cfg := RNNConfig{InputSize: I, HiddenSize: H, NumLayers: 1, NoBias: !bias}
+					_, hnr, cnr := unrolled(kind, cfg, refPs, xr, hr, cr)
+					require.Equal(t, []int{B, H}, h1.Shape())
+					requireAllClose(t, hnr.Float32s(), h1.Float32s(), 2e-5, "h")
+					if c1 != nil {
+						requireAllClose(t, cnr.Float32s(), c1.Float32s(), 2e-5, "c")
+					}
+					ws := []*tensor.Tensor{randT(r, d, 1, B, H), randT(r, d, 1, B, H)}
+					weightedLoss(ws, h1, c1).Backward()
+					hnr2, cnr2 := hnr.Reshape(B, H), (*tensor.Tensor)(nil)
+					if cnr != nil {
+						cnr2 = cnr.Reshape(B, H)
+					}
+					weightedLoss(ws, hnr2, cnr2).Backward()
+					requireAllClose(t, xr.Grad().Float32s(), x.Grad().Float32s(), 2e-5, "dx")
+					if state {
+						requireAllClose(t, hr.Grad().Float32s(), h.Grad().Float32s(), 2e-5, "dh")
+						if kind == rnnLSTM {
+							requireAllClose(t, cr.Grad().Float32s(), c.Grad().Float32s(), 2e-5, "dc")
+						}
+					}
+					for i, p := range m.Params() {
+						requireAllClose(t, refPs[i].Grad().Float32s(), p.T.Grad().Float32s(), 2e-5, "d"+p.Name)
+					}
+				})
+			}
+		}
+	}
+}
+
+// ref64 is a float64 LSTM/GRU written from the equations, for finite
+// differences. Inputs are time-major; vals holds x, h0, c0 (may be empty)
+// and the parameters, flattened.
+type ref64 struct {
+	kind          rnnKind
+	T, B, I, H, L int
+	bias          bool
+}
+
+func sig64(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// run returns y [T,B,H], h_n and c_n [L,B,H].
+func (r ref64) run(x, h0, c0 []float64, ps [][]float64) (y, hn, cn []float64) {
+	G := r.kind.gates() * r.H
+	in, inSize := x, r.I
+	k := 0
+	for l := range r.L {
+		wih, whh := ps[k], ps[k+1]
+		k += 2
+		bih, bhh := make([]float64, G), make([]float64, G)
+		if r.bias {
+			bih, bhh = ps[k], ps[k+1]
+			k += 2
+		}
+		h := append([]float64(nil), h0[l*r.B*r.H:(l+1)*r.B*r.H]...)
+		c := append([]float64(nil), c0[l*r.B*r.H:(l+1)*r.B*r.H]...)
+		out := make([]float64, r.T*r.B*r.H)
+		for t := range r.T {
+			nh := make([]float64, r.B*r.H)
+			for b := range r.B {
+				xp, hp := make([]float64, G), make([]float64, G)
+				for j := range G {
+					xp[j], hp[j] = bih[j], bhh[j]
+					for i := range inSize {
+						xp[j] += wih[j*inSize+i] * in[(t*r.B+b)*inSize+i]
+					}
+					for i := range r.H {
+						hp[j] += whh[j*r.H+i] * h[b*r.H+i]
+					}
+				}
+				for j := range r.H {
+					if r.kind == rnnLSTM {
+						H := r.H
+						ig, fg := sig64(xp[j]+hp[j]), sig64(xp[H+j]+hp[H+j])
+						gg, og := math.Tanh(xp[2*H+j]+hp[2*H+j]), sig64(xp[3*H+j]+hp[3*H+j])
+						c[b*H+j] = fg*c[b*H+j] + ig*gg
+						nh[b*H+j] = og * math.Tanh(c[b*H+j])
+					} else {
+						H := r.H
+						rg, zg := sig64(xp[j]+hp[j]), sig64(xp[H+j]+hp[H+j])
+						ng := math.Tanh(xp[2*H+j] + rg*hp[2*H+j])
+						nh[b*H+j] = (1-zg)*ng + zg*h[b*H+j]
+					}
+				}
+			}
+			h = nh
+			copy(out[t*r.B*r.H:], h)
+		}
+		hn, cn = append(hn, h...), append(cn, c...)
+		in, inSize = out, r.H
+	}
+	return in, hn, cn
+}
+
+// TestRNNFiniteDifferences checks every gradient of the fused layers (input,
+// initial states, parameters) against central differences of the float64
+// reference on a tiny two-layer model. Tolerance: 1e-3 relative, as in the
+// conformance suite — float32 forward and backward over a few dozen
+// accumulated terms, against differences accurate to ~1e-8.
+func TestRNNFiniteDifferences(t *testing.T) {
+	d := tensor.CPU()
+	const T, B, I, H, L = 3, 2, 3, 4, 2
+	for _, kind := range []rnnKind{rnnLSTM, rnnGRU} {
+		t.Run(kind.String(), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(8, 9))
+			c := rnnCase{kind: kind, layers: L, state: true}
+			m := c.build(d, 77, I, H)
+			x := randT(r, d, 1, T, B, I).SetRequiresGrad(true)
+			h0 := randT(r, d, 0.5, L, B, H).SetRequiresGrad(true)
+			c0 := randT(r, d, 0.5, L, B, H).SetRequiresGrad(true)
+			var c0in *tensor.Tensor
+			if kind == rnnLSTM {
+				c0in = c0
+			}
+			y, hn, cn := m.run(x, h0, c0in)
+			ws := []*tensor.Tensor{randT(r, d, 1, T, B, H), randT(r, d, 1, L, B, H), randT(r, d, 1, L, B, H)}
+			weightedLoss(ws, y, hn, cn).Backward()
+
+			f64 := func(t *tensor.Tensor) []float64 {
+				v := t.Float32s()
+				out := make([]float64, len(v))
+				for i, x := range v {
+					out[i] = float64(x)
+				}
+				return out
+			}
+			vals := [][]float64{f64(x), f64(h0), f64(c0)}
+			grads := []*tensor.Tensor{x.Grad(), h0.Grad(), nil}
+			if kind == rnnLSTM {
+				grads[2] = c0.Grad()
+			} else {
+				vals[2] = make([]float64, L*B*H) // the GRU has no cell state
+			}
+			for _, p := range m.Params() {
+				vals = append(vals, f64(p.T))
+				grads = append(grads, p.T.Grad())
+			}
+			wv := [][]float64{f64(ws[0]), f64(ws[1]), f64(ws[2])}
+			ref := ref64{kind: kind, T: T, B: B, I: I, H: H, L: L, bias: true}
+			loss := func() float64 {
+				yy, hh, cc := ref.run(vals[0], vals[1], vals[2], vals[3:])
+				s := 0.0
+				for i, v := range yy {
+					s += v * wv[0][i]
+				}
+				for i, v := range hh {
+					s += v * wv[1][i]
+				}
+				if kind == rnnLSTM {
+					for i, v := range cc {
+						s += v * wv[2][i]
+					}
+				}
+				return s
+			}
+			// The reference forward agrees with the fused one.
+			yy, _, _ := ref.run(vals[0], vals[1], vals[2], vals[3:])
+			for i, v := range y.Float32s() {
+				require.InDelta(t, yy[i], float64(v), 2e-6*(1+math.Abs(yy[i])), "y element %d", i)
+			}
+			for vi, v := range vals {
+				if grads[vi] == nil {
+					continue
+				}
+				g := grads[vi].Float32s()
+				for i := range v {
+					old := v[i]
+					e := 1e-6
+					v[i] = old + e
+					fp := loss()
+					v[i] = old - e
+					fm := loss()
+					v[i] = old
+					num := (fp - fm) / (2 * e)
+					require.InDeltaf(t, num, float64(g[i]), 1e-3*(1+math.Abs(num)), "input %d element %d", vi, i)
+				}
+			}
+		})
+	}
+}
