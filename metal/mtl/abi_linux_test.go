@@ -27,6 +27,13 @@ import (
 // conversions the darwin table relies on, including MTLSize passed and
 // returned by value. (On darwin/amd64 a struct result goes through
 // objc_msgSend_stret, which has the C convention tested here.)
+//
+// To run the arm64 check on an amd64 Linux machine (Debian packages
+// gcc-aarch64-linux-gnu and qemu-user-static):
+//
+//	CGO_ENABLED=0 GOARCH=arm64 go test -c -o /tmp/mtl-arm64.test ./metal/mtl
+//	CC=aarch64-linux-gnu-gcc QEMU_LD_PREFIX=/usr/aarch64-linux-gnu \
+//	  qemu-aarch64-static /tmp/mtl-arm64.test -test.run ABI -test.v
 const abiSource = `
 #include <stdint.h>
 #include <stdbool.h>
