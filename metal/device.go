@@ -55,6 +55,7 @@ type Device struct {
 
 	commits, dispatches atomic.Int64
 	gpuSeconds          atomic.Uint64 // float64 bits
+	perKernel           sync.Map      // kernel name → *atomic.Int64
 }
 
 type inflight struct {
@@ -158,6 +159,15 @@ type Stats struct {
 	GPUSeconds float64 // GPU time of completed command buffers
 }
 
+// KernelCount reports how many times the named kernel (a pipeline name such
+// as "gemm_nn_aligned") has been dispatched.
+func (d *Device) KernelCount(name string) int64 {
+	if c, ok := d.perKernel.Load(name); ok {
+		return c.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
 // Stats reports the counters.
 func (d *Device) Stats() Stats {
 	return Stats{Commits: d.commits.Load(), Dispatches: d.dispatches.Load(), GPUSeconds: float64frombits(d.gpuSeconds.Load())}
@@ -232,6 +242,8 @@ func (d *Device) encode(disp *driver.Dispatch, used []*mbuf) {
 	}
 	d.encoded++
 	d.dispatches.Add(1)
+	c, _ := d.perKernel.LoadOrStore(disp.Pipeline.Name(), new(atomic.Int64))
+	c.(*atomic.Int64).Add(1)
 	if d.encoded >= MaxBatch {
 		d.commit()
 	}

@@ -267,7 +267,14 @@ func parseSource(file, src string) (*parsed, error) {
 	if err := checkRecursion(file, toks); err != nil {
 		return nil, err
 	}
-	for i := 0; i < len(toks); i++ {
+	// sentinels at the end, so that lookahead past a truncated declaration
+	// finds empty tokens instead of running off the slice
+	n := len(toks)
+	eof := token{kind: tPunct, pos: len(src), end: len(src), line: strings.Count(src, "\n") + 1}
+	for k := 0; k < 8; k++ {
+		toks = append(toks, eof)
+	}
+	for i := 0; i < n; i++ {
 		t := toks[i]
 		isMarker := t.kind == tIdent && t.text == "kernel" && !t.attr
 		if !isMarker && t.attr && t.text == "kernel" && i > 0 && i+1 < len(toks) &&
@@ -284,7 +291,7 @@ func parseSource(file, src string) (*parsed, error) {
 			i++
 		}
 	}
-	out, err := rewrite(file, src, toks)
+	out, err := rewrite(file, src, toks[:n])
 	if err != nil {
 		return nil, err
 	}
@@ -717,7 +724,7 @@ func tgDecl(file, src string, toks []token, i int) (struct {
 	t := "emu_tgt_" + name
 	text := fmt.Sprintf("typedef %s %s %s; static char emu_tgk_%s; %s &%s = *(%s *)emu_tg_static(sizeof(%s), alignof(%s), &emu_tgk_%s, \"%s\");",
 		strings.TrimSpace(typ), t, dims, name, t, name, t, t, t, name, name)
-	text += strings.Repeat("\n", strings.Count(orig, "\n"))
+	text += strings.Repeat("\n", strings.Count(orig, "\n")-strings.Count(text, "\n"))
 	e.pos, e.end, e.text = toks[i].pos, toks[semi].end, text
 	return e, semi, nil
 }
