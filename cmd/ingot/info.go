@@ -11,6 +11,7 @@ import (
 	"github.com/ingotml/ingot/internal/cpufeat"
 	"github.com/ingotml/ingot/internal/gemm"
 	"github.com/ingotml/ingot/internal/parallel"
+	_ "github.com/ingotml/ingot/metal" // registers the "metal" device
 	"github.com/ingotml/ingot/tensor"
 )
 
@@ -58,11 +59,7 @@ func runInfo(args []string, out io.Writer) error {
 		r.CPUPaths = append(r.CPUPaths, string(p))
 	}
 	def, defErr := tensor.Default()
-	names := tensor.DeviceNames()
-	if !contains(names, "metal") {
-		names = append(names, "metal")
-	}
-	for _, n := range names {
+	for _, n := range tensor.DeviceNames() {
 		di := deviceInfo{Name: n}
 		d, err := tensor.GetDevice(n)
 		switch {
@@ -70,8 +67,6 @@ func runInfo(args []string, out io.Writer) error {
 			di.Available = true
 			di.Default = d == def
 			di.Detail = describe(d)
-		case n == "metal" && !contains(tensor.DeviceNames(), "metal"):
-			di.Detail = metalUnavailable()
 		default:
 			di.Detail = err.Error()
 		}
@@ -113,21 +108,4 @@ func describe(d tensor.Device) string {
 		return fmt.Sprintf("pure Go + %s assembly, %d threads", gemm.Path(), parallel.Threads())
 	}
 	return d.Name()
-}
-
-// metalUnavailable says why this binary has no Metal device.
-func metalUnavailable() string {
-	if runtime.GOOS != "darwin" {
-		return "Metal needs macOS on Apple silicon; this is " + runtime.GOOS + "/" + runtime.GOARCH
-	}
-	return "the Metal device is not built into this binary yet"
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
