@@ -5,7 +5,7 @@ const (
 	boundExp      = 1.0
 	boundLog      = 1.0
 	boundLog1p    = 1.0
-	boundTanh     = 2.0
-	boundSigmoid  = 2.0
+	boundTanh     = 1.5
+	boundSigmoid  = 2.5
 	boundSoftplus = 2.0
 )

@@ -159,7 +159,9 @@ func bceG(x, t float32) float32 {
 		return x
 	}
 	xf := float64(x)
-	return float32(softplus64(xf) - xf*float64(t))
+	// x*t is exact in float64; the log term goes last so it survives when
+	// max(x,0) - x*t cancels.
+	return float32((max(xf, 0) - xf*float64(t)) + log1p64(exp64(-math.Abs(xf))))
 }
 
 func unaryGeneric(op int, dst, x []float32) {

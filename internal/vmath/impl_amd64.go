@@ -2,8 +2,15 @@ package vmath
 
 import "github.com/ingotml/ingot/internal/cpufeat"
 
+//go:generate go run ./internal/asmgen -out .
+
 func pathKernels(p cpufeat.Path) *kernels {
-	if p == cpufeat.Generic {
+	switch p {
+	case cpufeat.AVX512:
+		return &kernelsAVX512
+	case cpufeat.AVX2:
+		return &kernelsAVX2
+	case cpufeat.Generic:
 		return &genericKernels
 	}
 	return nil

@@ -3,7 +3,10 @@ package vmath
 import "github.com/ingotml/ingot/internal/cpufeat"
 
 func pathKernels(p cpufeat.Path) *kernels {
-	if p == cpufeat.Generic {
+	switch p {
+	case cpufeat.NEON:
+		return &kernelsNEON
+	case cpufeat.Generic:
 		return &genericKernels
 	}
 	return nil

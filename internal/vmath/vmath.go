@@ -50,6 +50,8 @@ type kernels struct {
 
 var active atomic.Pointer[kernels]
 
+var negInf = math.Inf(-1)
+
 func init() {
 	p, err := cpufeat.Choose()
 	if err != nil {
