@@ -10,6 +10,12 @@ import "github.com/ingotml/ingot/internal/cpufeat"
 func kernAVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, nr int)
 
 //go:noescape
+func packB64(dst, src *float32, ldb, kc int)
+
+//go:noescape
+func packBT64(dst, src *float32, ldb, kc int)
+
+//go:noescape
 func kernAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, nr int)
 
 // archImpl returns the amd64 kernel sets.
@@ -28,7 +34,7 @@ func archImpl(p cpufeat.Path) *impl {
 	switch p {
 	case cpufeat.AVX512:
 		return &impl{path: p, mr: 6, nr: 64, kc: 384, nc: 320, mcL3: 1536,
-			partial: true, kern: kernAVX512, small: 64 * 64 * 64}
+			partial: true, kern: kernAVX512, packB64: true, small: 64 * 64 * 64}
 	case cpufeat.AVX2:
 		return &impl{path: p, mr: 6, nr: 16, kc: 256, nc: 512, mcL3: 1536,
 			kern: kernAVX2, small: 64 * 64 * 64}

@@ -31,6 +31,8 @@ type impl struct {
 	mcL3    int // rows of A packed per chunk (bounds the shared A buffer)
 	partial bool
 	kern    ukernel
+	// packB64 packs full 64-column B panels in assembly when set.
+	packB64 bool
 	// small: below m·n·k = small, one thread does the whole call.
 	small int
 	// direct replaces the blocked algorithm (Accelerate).
@@ -202,7 +204,7 @@ func (j *job) Run(part, parts int) {
 		for q := jb; q < je; q++ {
 			col := q * im.nr
 			dst := bp[(q-jb)*im.nr*j.kc : (q-jb+1)*im.nr*j.kc]
-			packB(dst, j.b, j.ldb, j.transB, col, min(im.nr, j.n-col), im.nr, j.p0, j.kc)
+			im.packB(dst, j.b, j.ldb, j.transB, col, min(im.nr, j.n-col), j.p0, j.kc)
 		}
 		for q := qlo; q < qhi; q++ {
 			row := j.i0 + q*im.mr
@@ -244,3 +246,32 @@ func mergeTile(t []float32, ldt int, c []float32, ldc, mr, nr int, alpha, beta f
 
 // ptr returns &x[0] for the kernels.
 func ptr(x []float32) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(x))) }
+
+func (im *impl) packB(dst, b []float32, ldb int, trans bool, col, cols, p0, kc int) {
+	if im.packB64 && cols == 64 {
+		if !trans {
+			_ = b[(p0+kc-1)*ldb+col+63] // bounds: the last element read
+			packB64(ptr(dst[:kc*64]), &b[p0*ldb+col], ldb, kc)
+			return
+		}
+		if k16 := kc &^ 15; k16 > 0 {
+			_ = b[(col+63)*ldb+p0+k16-1]
+			packBT64(ptr(dst[:kc*64]), &b[col*ldb+p0], ldb, k16)
+			if k16 < kc {
+				packBTail(dst[k16*64:], b, ldb, col, p0+k16, kc-k16)
+			}
+			return
+		}
+	}
+	packB(dst, b, ldb, trans, col, cols, im.nr, p0, kc)
+}
+
+// packBTail packs the last kc < 16 rows of a transposed 64-column panel.
+func packBTail(dst, b []float32, ldb, col, p0, kc int) {
+	for j := range 64 {
+		src := b[(col+j)*ldb+p0 : (col+j)*ldb+p0+kc]
+		for p, v := range src {
+			dst[p*64+j] = v
+		}
+	}
+}

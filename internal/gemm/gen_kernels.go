@@ -12,7 +12,9 @@ import (
 )
 
 func main() {
-	write("kernel_avx512_amd64.s", avx512(avx512MR, avx512NV))
+	k := avx512(avx512MR, avx512NV)
+	k = append(k, packAVX512()...)
+	write("kernel_avx512_amd64.s", k)
 	write("kernel_avx2_amd64.s", avx2())
 	write("kernel_neon_arm64.s", neon())
 }
@@ -329,6 +331,110 @@ func neon() []byte {
 		w.l("VST1 [V%d.S4, V%d.S4, V%d.S4], (R3)", r*nv, r*nv+1, r*nv+2)
 		w.l("ADD R4, R3, R3")
 	}
+	w.l("RET")
+	return w.Bytes()
+}
+
+// packAVX512 emits the B packing routines for 64-column panels:
+//
+//	func packB64(dst, src *float32, ldb, kc int)   // dst[p·64+j] = src[p·ldb+j]
+//	func packBT64(dst, src *float32, ldb, kc int)  // dst[p·64+j] = src[j·ldb+p], kc%16 == 0
+//
+// packBT64 transposes 16×16 blocks in registers: unpack pairs of rows
+// (ps, then pd), then exchange 128-bit lanes twice with VSHUFF32X4.
+func packAVX512() []byte {
+	var w asm
+	w.WriteString("\n// func packB64(dst, src *float32, ldb, kc int)\n")
+	w.WriteString("TEXT ·packB64(SB), NOSPLIT, $0-32\n")
+	w.l("MOVQ dst+0(FP), DI")
+	w.l("MOVQ src+8(FP), SI")
+	w.l("MOVQ ldb+16(FP), DX")
+	w.l("SHLQ $2, DX")
+	w.l("MOVQ kc+24(FP), CX")
+	w.l("TESTQ CX, CX")
+	w.l("JZ pbdone")
+	w.label("pbloop")
+	for v := range 4 {
+		w.l("VMOVUPS %d(SI), Z%d", 64*v, v)
+	}
+	for v := range 4 {
+		w.l("VMOVUPS Z%d, %d(DI)", v, 64*v)
+	}
+	w.l("ADDQ DX, SI")
+	w.l("ADDQ $256, DI")
+	w.l("DECQ CX")
+	w.l("JNZ pbloop")
+	w.label("pbdone")
+	w.l("VZEROUPPER")
+	w.l("RET")
+
+	w.WriteString("\n// func packBT64(dst, src *float32, ldb, kc int)\n")
+	w.WriteString("TEXT ·packBT64(SB), NOSPLIT, $0-32\n")
+	w.l("MOVQ dst+0(FP), DI")
+	w.l("MOVQ src+8(FP), SI")
+	w.l("MOVQ ldb+16(FP), DX")
+	w.l("SHLQ $2, DX")
+	w.l("MOVQ kc+24(FP), CX")
+	w.l("SHRQ $4, CX")
+	w.l("JZ ptdone")
+	w.label("ptkloop") // over blocks of 16 k
+	w.l("MOVQ SI, R8") // row pointer for this column group
+	w.l("MOVQ DI, R9")
+	w.l("MOVQ $4, BX")
+	w.label("ptjloop") // over 4 groups of 16 columns
+	w.l("MOVQ R8, R11")
+	for j := range 16 {
+		w.l("VMOVUPS (R11), Z%d", j)
+		if j < 15 {
+			w.l("ADDQ DX, R11")
+		}
+	}
+	// stage 1: rows (2i, 2i+1) -> Z16+2i (low), Z17+2i (high)
+	for i := range 8 {
+		w.l("VUNPCKLPS Z%d, Z%d, Z%d", 2*i+1, 2*i, 16+2*i)
+		w.l("VUNPCKHPS Z%d, Z%d, Z%d", 2*i+1, 2*i, 17+2*i)
+	}
+	// stage 2: in each group g of 4 rows, a = Z16+4g..: b_{4g+e}
+	for g := range 4 {
+		a := 16 + 4*g
+		o := 4 * g
+		w.l("VUNPCKLPD Z%d, Z%d, Z%d", a+2, a, o)   // e=0
+		w.l("VUNPCKHPD Z%d, Z%d, Z%d", a+2, a, o+1) // e=1
+		w.l("VUNPCKLPD Z%d, Z%d, Z%d", a+3, a+1, o+2)
+		w.l("VUNPCKHPD Z%d, Z%d, Z%d", a+3, a+1, o+3)
+	}
+	// stage 3: for each e, u0,u1 from groups 0,1 and v0,v1 from groups 2,3
+	for e := range 4 {
+		b0, b1, b2, b3 := e, 4+e, 8+e, 12+e
+		u := 16 + 4*e
+		w.l("VSHUFF32X4 $0x44, Z%d, Z%d, Z%d", b1, b0, u)
+		w.l("VSHUFF32X4 $0xEE, Z%d, Z%d, Z%d", b1, b0, u+1)
+		w.l("VSHUFF32X4 $0x44, Z%d, Z%d, Z%d", b3, b2, u+2)
+		w.l("VSHUFF32X4 $0xEE, Z%d, Z%d, Z%d", b3, b2, u+3)
+	}
+	// stage 4: t_{4L+e}
+	for e := range 4 {
+		u := 16 + 4*e
+		w.l("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", u+2, u, e)
+		w.l("VSHUFF32X4 $0xDD, Z%d, Z%d, Z%d", u+2, u, 4+e)
+		w.l("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", u+3, u+1, 8+e)
+		w.l("VSHUFF32X4 $0xDD, Z%d, Z%d, Z%d", u+3, u+1, 12+e)
+	}
+	for p := range 16 {
+		w.l("VMOVUPS Z%d, %d(R9)", p, p*256)
+	}
+	w.l("ADDQ $64, R9")
+	w.l("SHLQ $4, DX")
+	w.l("ADDQ DX, R8") // next 16 rows of src
+	w.l("SHRQ $4, DX")
+	w.l("DECQ BX")
+	w.l("JNZ ptjloop")
+	w.l("ADDQ $64, SI")   // next 16 k
+	w.l("ADDQ $4096, DI") // 16 rows of 64
+	w.l("DECQ CX")
+	w.l("JNZ ptkloop")
+	w.label("ptdone")
+	w.l("VZEROUPPER")
 	w.l("RET")
 	return w.Bytes()
 }
