@@ -105,11 +105,8 @@ func (d *Device) loop(open func() (driver.Driver, error), started chan<- error) 
 }
 
 func (d *Device) setup() error {
-	var srcs []driver.Source
-	for _, s := range shaders.Sources() {
-		srcs = append(srcs, driver.Source{Name: s.Name, Text: s.Text})
-	}
-	if err := d.drv.Compile(srcs); err != nil {
+	lib := shaders.Library()
+	if err := d.drv.Compile([]driver.Source{{Name: lib.Name, Text: lib.Text}}); err != nil {
 		return fmt.Errorf("compiling shaders: %w", err)
 	}
 	st, err := d.drv.NewBuffer(16)

@@ -2,32 +2,34 @@
 // kernel, embedded with go:embed: the single source of truth for the Metal
 // device and the MSL emulator that tests it on Linux. One kernel family per
 // file; variants are template instantiations with explicit host names.
-// ingot.h is shared: Sources inlines it where a file includes it.
+// ingot.h is shared; Library joins everything into one unit.
 package shaders
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 	"sort"
-	"strconv"
 	"strings"
 )
 
 //go:embed *.metal ingot.h
 var files embed.FS
 
-// Source is one kernel file with ingot.h inlined.
+// Source is MSL source text under a file name for compiler messages.
 type Source struct {
-	Name string // e.g. "gemm.metal"
+	Name string
 	Text string
 }
 
 const include = `#include "ingot.h"`
 
-// Sources returns every .metal file, sorted by name, with ingot.h inlined
-// (preceded by #line directives so compiler messages name the right file
-// and line).
-func Sources() []Source {
+// Library returns every kernel as one translation unit, "ingot.metal":
+// ingot.h once, then each .metal file (sorted by name) behind a #line
+// directive, so compiler messages name the original file and line. One
+// unit keeps the header's definitions single for any driver, and makes
+// kernel and helper names unique across files.
+func Library() Source {
 	header, err := files.ReadFile("ingot.h")
 	if err != nil {
 		panic(err)
@@ -37,25 +39,28 @@ func Sources() []Source {
 		panic(err)
 	}
 	sort.Strings(names)
-	var out []Source
+	var b strings.Builder
+	b.WriteString("#line 1 \"ingot.h\"\n")
+	b.Write(header)
 	for _, n := range names {
-		b, err := files.ReadFile(n)
+		text, err := files.ReadFile(n)
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, Source{Name: n, Text: Inline(n, string(b), string(header))})
-	}
-	return out
-}
-
-// Inline replaces the line `#include "ingot.h"` of a file with the header.
-func Inline(name, text, header string) string {
-	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		if strings.TrimSpace(l) == include {
-			lines[i] = "#line 1 \"ingot.h\"\n" + header + "\n#line " + strconv.Itoa(i+2) + " \"" + name + "\""
-			return strings.Join(lines, "\n")
+		fmt.Fprintf(&b, "\n#line 1 %q\n", n)
+		for _, l := range strings.SplitAfter(string(text), "\n") {
+			if strings.TrimSpace(l) == include {
+				l = "\n" // keep line numbers
+			}
+			b.WriteString(l)
 		}
 	}
-	return text
+	return Source{Name: "ingot.metal", Text: b.String()}
+}
+
+// Files lists the kernel files (for tools and tests).
+func Files() []string {
+	names, _ := fs.Glob(files, "*.metal")
+	sort.Strings(names)
+	return names
 }
