@@ -14,11 +14,11 @@ import "github.com/ingotml/ingot/tensor"
 // (Dampening1 = 1 − dampening), then d = d + Momentum·Buf (Nesterov) or
 // d = Buf; finally Param −= LR·d.
 type SGDParams struct {
-	Param, Grad, Buf      tensor.View
-	N                     int
-	LR, WeightDecay       float32
-	Momentum, Dampening1  float32
-	Nesterov, First       bool
+	Param, Grad, Buf     tensor.View
+	N                    int
+	LR, WeightDecay      float32
+	Momentum, Dampening1 float32
+	Nesterov, First      bool
 }
 
 // AdamParams: g = Grad (+ WeightDecay·Param unless Decoupled); Param ×=
