@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/ingotml/ingot/internal/cpufeat"
@@ -28,6 +29,9 @@ func forEachPath(t *testing.T, f func(t *testing.T)) {
 	orig := Path()
 	defer func() { require.NoError(t, SetPath(orig)) }()
 	for _, p := range builtPaths() {
+		if only := os.Getenv("INGOT_VMATH_PATHS"); only != "" && !strings.Contains(only, string(p)) {
+			continue
+		}
 		require.NoError(t, SetPath(p))
 		t.Run(string(p), f)
 	}
@@ -104,20 +108,29 @@ var unaryCases = []unaryCase{
 	{"Softplus", Softplus, refSoftplus, -105, 100, boundSoftplus},
 }
 
-// sweep returns float32 values in [lo, hi]: every value when step is 1,
-// else every step-th bit pattern (both signs), which samples every binade
-// evenly.
-func sweep(lo, hi float64, step uint32) []float32 {
-	var xs []float32
-	add := func(from, to float32, neg bool) { // from <= to, both >= 0
+// sweep calls f with chunks of float32 values in [lo, hi]: every value
+// when step is 1, else every step-th bit pattern (both signs), which
+// samples every binade evenly.
+func sweep(lo, hi float64, step uint32, f func(xs []float32)) {
+	xs := make([]float32, 0, 1<<20)
+	flush := func() {
+		if len(xs) > 0 {
+			f(xs)
+			xs = xs[:0]
+		}
+	}
+	add := func(from, to float32, neg bool) { // 0 <= from <= to
 		a, b := math.Float32bits(from), math.Float32bits(to)
 		for u := a; u <= b && u >= a; u += step {
 			v := math.Float32frombits(u)
 			if neg {
 				v = -v
 			}
-			xs = append(xs, v)
+			if xs = append(xs, v); len(xs) == cap(xs) {
+				flush()
+			}
 		}
+		flush()
 	}
 	if hi > 0 {
 		add(float32(max(lo, 0)), float32(hi), false)
@@ -125,22 +138,27 @@ func sweep(lo, hi float64, step uint32) []float32 {
 	if lo < 0 {
 		add(0, float32(-min(hi, 0)), true)
 	}
-	return xs
 }
 
-// maxULP runs f over xs (in chunks, as a caller would) and returns the
-// largest error and where it happened.
-func maxULP(f func(dst, x []float32), ref func(float64) float64, xs []float32) (worst float64, at float32) {
-	out := make([]float32, len(xs))
-	f(out, xs)
-	for i, x := range xs {
-		if e := ulpErr(out[i], ref(float64(x))); e > worst || math.IsNaN(e) {
-			worst, at = e, x
+// maxULP runs f over the sweep of [lo, hi] and returns the largest error,
+// where it happened and how many points were checked.
+func maxULP(f func(dst, x []float32), ref func(float64) float64, lo, hi float64, step uint32) (worst float64, at float32, count int) {
+	out := make([]float32, 1<<20)
+	sweep(lo, hi, step, func(xs []float32) {
+		f(out[:len(xs)], xs)
+		for i, x := range xs {
+			if e := ulpErr(out[i], ref(float64(x))); e > worst || math.IsNaN(e) {
+				worst, at = e, x
+			}
 		}
-	}
-	return worst, at
+		count += len(xs)
+	})
+	return worst, at, count
 }
 
+// sweepStep: INGOT_VMATH_SWEEP=full checks every float32 in each range
+// (minutes per path; INGOT_VMATH_PATHS=avx512,generic limits the paths),
+// the default every 307th, -short every 4099th.
 func sweepStep() uint32 {
 	if os.Getenv("INGOT_VMATH_SWEEP") == "full" {
 		return 1
@@ -155,25 +173,26 @@ func TestULPBounds(t *testing.T) {
 	step := sweepStep()
 	forEachPath(t, func(t *testing.T) {
 		for _, c := range unaryCases {
-			xs := sweep(c.lo, c.hi, step)
-			worst, at := maxULP(c.f, c.ref, xs)
-			t.Logf("%-8s %-8s max %.3f ulp at %g (%d points)", Path(), c.name, worst, at, len(xs))
+			worst, at, count := maxULP(c.f, c.ref, c.lo, c.hi, step)
+			t.Logf("%-8s %-8s max %.3f ulp at %g (%d points)", Path(), c.name, worst, at, count)
 			assert.LessOrEqual(t, worst, c.bound, "%s at x=%g", c.name, at)
 		}
 		// BCE with hard targets (0 or 1): x*t is exact, so the result is
 		// softplus(±x) and must meet the softplus bound.
 		for _, tv := range []float32{0, 1} {
-			xs := sweep(-105, 100, step*4)
-			ts := make([]float32, len(xs))
-			for i := range ts {
-				ts[i] = tv
-			}
-			out := make([]float32, len(xs))
-			BCEWithLogits(out, xs, ts)
 			worst := 0.0
-			for i, x := range xs {
-				worst = max(worst, ulpErr(out[i], refBCE(float64(x), float64(tv))))
-			}
+			sweep(-105, 100, step*4, func(xs []float32) {
+				ts := make([]float32, len(xs))
+				for i := range ts {
+					ts[i] = tv
+				}
+				out := make([]float32, len(xs))
+				BCEWithLogits(out, xs, ts)
+				for i, x := range xs {
+					worst = max(worst, ulpErr(out[i], refBCE(float64(x), float64(tv))))
+				}
+			})
+			t.Logf("%-8s BCE t=%g max %.3f ulp", Path(), tv, worst)
 			assert.LessOrEqual(t, worst, boundSoftplus, "BCE t=%g", tv)
 		}
 	})
@@ -539,6 +558,42 @@ func TestNoAllocs(t *testing.T) {
 			for name, f := range ops {
 				f()
 				assert.Zero(t, testing.AllocsPerRun(5, f), "%s n=%d", name, n)
+			}
+		})
+	}
+}
+
+// TestSIMDPathsAgree: the SIMD paths run the same generated algorithm with
+// one rounding per operation, so they must agree bit for bit; this is why
+// the exhaustive accuracy sweep need only run on one of them.
+func TestSIMDPathsAgree(t *testing.T) {
+	var simd []cpufeat.Path
+	for _, p := range builtPaths() {
+		if p != cpufeat.Generic {
+			simd = append(simd, p)
+		}
+	}
+	if len(simd) < 2 {
+		t.Skip("fewer than two SIMD paths on this CPU")
+	}
+	orig := Path()
+	defer func() { require.NoError(t, SetPath(orig)) }()
+	for _, c := range unaryCases {
+		sweep(c.lo, c.hi, 100003, func(xs []float32) {
+			var first []float32
+			for _, p := range simd {
+				require.NoError(t, SetPath(p))
+				out := make([]float32, len(xs))
+				c.f(out, xs)
+				if first == nil {
+					first = out
+					continue
+				}
+				for i := range out {
+					if math.Float32bits(out[i]) != math.Float32bits(first[i]) {
+						require.Failf(t, "paths disagree", "%s(%g): %s %g, %s %g", c.name, xs[i], simd[0], first[i], p, out[i])
+					}
+				}
 			}
 		})
 	}
