@@ -154,7 +154,7 @@ func decodePlain(r io.Reader, l Limits, size int64, zst bool) (*File, error) {
 	}
 	n := binary.LittleEndian.Uint64(nb[:])
 	if n > uint64(l.MaxHeader) {
-		return nil, fmt.Errorf("%w: header length %d exceeds the limit of %d bytes", ErrTooLarge, n, l.MaxHeader)
+		return nil, fmt.Errorf("%w: header length %d exceeds the limit of %d bytes (Limits.MaxHeader)", ErrTooLarge, n, l.MaxHeader)
 	}
 	if size >= 0 && n > uint64(size-8) {
 		return nil, formatErr("header length %d is larger than the %d bytes that follow it", n, size-8)
@@ -173,7 +173,7 @@ func decodePlain(r io.Reader, l Limits, size int64, zst bool) (*File, error) {
 	}
 	total, carry := bits.Add64(8+n, dataLen, 0) // 8+n ≤ 8+MaxHeader cannot overflow
 	if carry != 0 || total > uint64(l.MaxTotal) {
-		return nil, fmt.Errorf("%w: file of %d bytes (header %d, buffer %d) exceeds the limit of %d bytes", ErrTooLarge, total, n, dataLen, l.MaxTotal)
+		return nil, fmt.Errorf("%w: file of %d bytes (header %d, buffer %d) exceeds the limit of %d bytes (Limits.MaxTotal)", ErrTooLarge, total, n, dataLen, l.MaxTotal)
 	}
 	if size >= 0 {
 		have := uint64(size) - 8 - n

@@ -12,7 +12,9 @@ import (
 // fuzzLimits keep a fuzz iteration cheap; the caps themselves are tested elsewhere.
 var fuzzLimits = Limits{MaxHeader: 1 << 16, MaxTotal: 1 << 20, MaxWindow: 1 << 20}
 
-func fuzzSeeds(f *testing.F) [][]byte {
+func fuzzSeeds(f *testing.F) [][]byte { return fuzzSeedsT(f) }
+
+func fuzzSeedsT(f testing.TB) [][]byte {
 	golden, err := os.ReadFile("testdata/golden.safetensors")
 	require.NoError(f, err)
 	small := &File{Metadata: map[string]string{"k": "v"}}
