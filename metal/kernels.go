@@ -126,6 +126,7 @@ func (d *Device) dispatch(name string, g grid, bufs []binding, extra ...[]byte) 
 var status = binding{}
 
 func registerKernels(t *tensor.KernelTable) {
+	registerNNKernels(t)
 	tensor.Implement(t, tensor.GemmKernel, gemm)
 	tensor.Implement(t, tensor.UnaryKernel, func(dv tensor.Device, p tensor.UnaryParams) {
 		if p.N == 0 {

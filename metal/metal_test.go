@@ -6,6 +6,7 @@ import (
 
 	"github.com/ingotml/ingot/metal"
 	"github.com/ingotml/ingot/metal/emu"
+	_ "github.com/ingotml/ingot/nn/kernels/kerneltest" // nn's kernels join the suite
 	"github.com/ingotml/ingot/tensor/devicetest"
 	"github.com/stretchr/testify/require"
 )

@@ -30,6 +30,7 @@ type token struct {
 	pos, end int // byte offsets in the source
 	line     int
 	attr     bool // inside [[...]]
+	match    int  // index of the partner of a bracket token, -1 if none
 }
 
 // tokenize splits MSL source into tokens, skipping comments and
@@ -119,7 +120,30 @@ func tokenize(src string) []token {
 		toks = append(toks, token{kind: k, text: src[start:i], pos: start, end: i, line: line})
 	}
 	markAttributes(toks)
+	matchBrackets(toks)
 	return toks
+}
+
+// matchBrackets pairs (), [] and {} in one pass (unbalanced ones get -1),
+// so later lookups are O(1) even on garbage input.
+func matchBrackets(toks []token) {
+	open := map[string]string{")": "(", "]": "[", "}": "{"}
+	var stack []int
+	for i := range toks {
+		toks[i].match = -1
+		switch tx := toks[i].text; tx {
+		case "(", "[", "{":
+			if toks[i].kind == tPunct {
+				stack = append(stack, i)
+			}
+		case ")", "]", "}":
+			if toks[i].kind == tPunct && len(stack) > 0 && toks[stack[len(stack)-1]].text == open[tx] {
+				o := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				toks[o].match, toks[i].match = i, o
+			}
+		}
+	}
 }
 
 func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -164,6 +188,10 @@ func markAttributes(toks []token) {
 func attrGroups(toks []token, i int) ([][]token, int) {
 	var groups [][]token
 	for i < len(toks) && toks[i].attr {
+		if toks[i].text != "[" || i+1 >= len(toks) || toks[i+1].text != "[" {
+			i++ // not the start of a span (a cut-off piece of one)
+			continue
+		}
 		j := i
 		depth := 0
 		for ; j < len(toks); j++ {
@@ -176,6 +204,9 @@ func attrGroups(toks []token, i int) ([][]token, int) {
 			if depth == 0 {
 				break
 			}
+		}
+		if j >= len(toks) || j-1 < i+2 {
+			return groups, len(toks)
 		}
 		groups = append(groups, toks[i+2:j-1])
 		i = j + 1
@@ -472,22 +503,10 @@ func templateArgs(file, src string, toks []token, i int) (string, int, error) {
 }
 
 func matchParen(toks []token, i int) int {
-	if i >= len(toks) || toks[i].text != "(" {
+	if i >= len(toks) || toks[i].text != "(" || toks[i].match >= len(toks) {
 		return -1
 	}
-	depth := 0
-	for j := i; j < len(toks); j++ {
-		switch toks[j].text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return j
-			}
-		}
-	}
-	return -1
+	return toks[i].match
 }
 
 // splitTop splits tokens at top-level commas.
@@ -678,7 +697,7 @@ func tgDecl(file, src string, toks []token, i int) (struct {
 	semi := -1
 	depth := 0
 	bracket := -1
-	for j := i + 1; j < len(toks); j++ {
+	for j := i + 1; j < len(toks) && j < i+1024; j++ { // declarations are short
 		tx := toks[j].text
 		if depth == 0 {
 			switch tx {
@@ -760,36 +779,16 @@ func checkRecursion(file string, toks []token) error {
 		if j < 0 || toks[j].text != ")" {
 			continue
 		}
-		depth := 0
-		open := -1
-		for k := j; k >= 0; k-- {
-			if toks[k].text == ")" {
-				depth++
-			} else if toks[k].text == "(" {
-				depth--
-				if depth == 0 {
-					open = k
-					break
-				}
-			}
-		}
+		open := toks[j].match
 		if open < 1 || toks[open-1].kind != tIdent || notFunctions[toks[open-1].text] {
 			continue
 		}
 		name := toks[open-1]
 		key := fnKey{name.text, arity(toks[open+1 : j])}
 		// body
-		end := i
-		depth = 0
-		for ; end < len(toks); end++ {
-			if toks[end].text == "{" {
-				depth++
-			} else if toks[end].text == "}" {
-				depth--
-				if depth == 0 {
-					break
-				}
-			}
+		end := toks[i].match
+		if end < 0 {
+			end = len(toks)
 		}
 		d := &fnDef{line: name}
 		for k := i + 1; k < end; k++ {
