@@ -41,3 +41,5 @@
 // sigmoid(-Inf)=0, sigmoid(+Inf)=1; softplus(-Inf)=0, softplus(+Inf)=+Inf;
 // NaN in gives NaN out.
 package vmath
+
+//go:generate go run ./internal/asmgen -out .

@@ -2,8 +2,6 @@ package vmath
 
 import "github.com/ingotml/ingot/internal/cpufeat"
 
-//go:generate go run ./internal/asmgen -out .
-
 func pathKernels(p cpufeat.Path) *kernels {
 	switch p {
 	case cpufeat.AVX512:

@@ -20,6 +20,12 @@ type target struct {
 func main() {
 	out := flag.String("out", ".", "directory to write zkernels_*.{s,go} into")
 	flag.Parse()
+	generate(*out)
+}
+
+// generate writes zkernels_{amd64,arm64}.{s,go} into dir.
+func generate(dir string) {
+	out := &dir
 	var all []Kernel
 	for _, ks := range [][]Kernel{unaryKernels, binaryKernels, scalarKernels, reduceKernels} {
 		all = append(all, ks...)
