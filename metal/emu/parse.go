@@ -301,7 +301,7 @@ func parseSource(file, src string) (*parsed, error) {
 	// sentinels at the end, so that lookahead past a truncated declaration
 	// finds empty tokens instead of running off the slice
 	n := len(toks)
-	eof := token{kind: tPunct, pos: len(src), end: len(src), line: strings.Count(src, "\n") + 1}
+	eof := token{kind: tPunct, pos: len(src), end: len(src), line: strings.Count(src, "\n") + 1, match: -1}
 	for k := 0; k < 8; k++ {
 		toks = append(toks, eof)
 	}
@@ -425,7 +425,7 @@ func (p *parsed) kernelAt(file, src string, toks []token, m int) error {
 		_ = j2
 		return nil
 	}
-	for ; i < len(toks); i++ {
+	for lim := i + 64; i < len(toks) && i < lim; i++ { // a return type is short
 		t := toks[i]
 		if t.attr {
 			continue
@@ -435,7 +435,7 @@ func (p *parsed) kernelAt(file, src string, toks []token, m int) error {
 		}
 		retType = append(retType, t.text)
 	}
-	if i >= len(toks) {
+	if i >= len(toks) || toks[i].kind != tIdent {
 		return errAt(file, start, "cannot parse kernel declaration")
 	}
 	name := toks[i].text
@@ -488,7 +488,7 @@ func templateArgs(file, src string, toks []token, i int) (string, int, error) {
 		return "", i, errAt(file, toks[min(i, len(toks)-1)], "expected template arguments")
 	}
 	depth := 0
-	for j := i; j < len(toks); j++ {
+	for j := i; j < len(toks) && j < i+512; j++ {
 		switch toks[j].text {
 		case "<", "(":
 			depth++
