@@ -221,3 +221,35 @@ func TestCheckpointState(t *testing.T) {
 	model["0.bias"] = tensor.Zeros(cpu, 4)
 	require.ErrorContains(t, LoadStateDict(testModel(9), model), `"0.bias"`)
 }
+
+// FuzzLoad: arbitrary bytes (plain or zstd) never panic Load or LoadState;
+// when Load accepts a file, the model keeps its shapes.
+func FuzzLoad(f *testing.F) {
+	dir := f.TempDir()
+	for i, name := range []string{"a.safetensors", "b.safetensors.zst"} {
+		p := filepath.Join(dir, name)
+		require.NoError(f, Save(p, testModel(uint64(i)), map[string]string{MetaFamily: "x"}))
+		data, err := os.ReadFile(p)
+		require.NoError(f, err)
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+	}
+	golden, err := os.ReadFile("testdata/layers_model.safetensors")
+	require.NoError(f, err)
+	f.Add(golden)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "f.safetensors")
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+		m := testModel(1)
+		shapes := map[string][]int{}
+		for _, q := range m.Params() {
+			shapes[q.Name] = q.T.Shape()
+		}
+		if _, err := Load(p, m); err == nil {
+			for _, q := range m.Params() {
+				require.Equal(t, shapes[q.Name], q.T.Shape(), q.Name)
+			}
+		}
+		_, _, _ = LoadState(p, cpu)
+	})
+}
