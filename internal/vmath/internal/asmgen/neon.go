@@ -1,19 +1,28 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // neon emits arm64 Advanced SIMD code (4 lanes). Go's assembler knows the
 // integer and bitwise vector instructions and FMLA/FMLS; the other
 // floating-point ones are encoded here as WORDs.
 //
 // Register plan: values V0-V15, masks V16-V19, accumulators V20-V23,
-// scalars V24-V25, scratch V26-V31. Constants are built in R11 and
-// broadcast with VDUP.
+// scalars V24-V25, scratch V26-V28. The kernel's most used constants live
+// in V8-V15 and V29-V31 (loaded once before the loop; no kernel uses
+// values above V7); the rest are built in R11 and broadcast with VDUP
+// where used.
 type neon struct {
-	e   *emitter
-	k   Kernel
-	scr int
+	e      *emitter
+	k      Kernel
+	scr    int
+	uses   map[uint32]int // constant -> uses, counted in a first pass
+	pinned map[uint32]int // constant -> register
 }
+
+var neonConstRegs = []int{8, 9, 10, 11, 12, 13, 14, 15, 29, 30, 31}
 
 func (x *neon) Name() string { return "NEON" }
 func (x *neon) Width() int   { return 4 }
@@ -27,6 +36,10 @@ func (x *neon) vn(o Operand) int {
 		return o.n
 	case kScalar:
 		return 24 + o.n
+	}
+	x.uses[o.bits]++
+	if r, ok := x.pinned[o.bits]; ok {
+		return r
 	}
 	r := 26 + x.scr
 	x.scr++
@@ -111,7 +124,8 @@ func (x *neon) fma(ins string, d, a, b, c Operand) {
 		acc = 26 + x.scr
 		x.scr++
 	}
-	if c.kind == kConst {
+	if _, ok := x.pinned[c.bits]; c.kind == kConst && !ok {
+		x.uses[c.bits]++
 		x.e.p("MOVW $0x%08x, R11", c.bits)
 		x.e.p("VDUP R11, V%d.S4", acc)
 	} else {
@@ -215,6 +229,28 @@ func (x *neon) AccAddF32(acc int, s Operand) {
 
 func (x *neon) function(k Kernel) {
 	x.k = k
+	// First pass: count constant uses; pin the most used ones.
+	x.uses, x.pinned = map[uint32]int{}, map[uint32]int{}
+	real := x.e
+	x.e = &emitter{}
+	k.Body(x)
+	x.e = real
+	var cs []uint32
+	for c := range x.uses {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if x.uses[cs[i]] != x.uses[cs[j]] {
+			return x.uses[cs[i]] > x.uses[cs[j]]
+		}
+		return cs[i] < cs[j]
+	})
+	for i, c := range cs {
+		if i == len(neonConstRegs) {
+			break
+		}
+		x.pinned[c] = neonConstRegs[i]
+	}
 	ptrOff, nOff, scOff, accOff, size := argLayout(k)
 	x.e.raw(fmt.Sprintf("\n// %s\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", goDecl(k, "NEON"), asmName(k, "NEON"), size))
 	for i, name := range k.Ptrs {
@@ -234,6 +270,12 @@ func (x *neon) function(k Kernel) {
 		} else {
 			x.e.p("MOVW $0x%08x, R11", C(a.Init).bits)
 			x.e.p("VDUP R11, V%d.S4", x.acc(i, 0))
+		}
+	}
+	for _, c := range cs {
+		if r, ok := x.pinned[c]; ok {
+			x.e.p("MOVW $0x%08x, R11", c)
+			x.e.p("VDUP R11, V%d.S4", r)
 		}
 	}
 	x.e.raw("loop:\n")
