@@ -238,6 +238,9 @@ func softplus32(x float32) float32 {
 }
 
 func cpuUnary(_ Device, p UnaryParams) {
+	if p.N == 0 || fastUnary(p) {
+		return
+	}
 	fn := unaryFn(p.Op, p.Alpha, p.Beta)
 	out := f32(p.Out, p.N)
 	forRange(p.N, 4, func(lo, hi int) {
@@ -320,6 +323,9 @@ func b2f(b bool) float32 {
 }
 
 func cpuBinary(_ Device, p BinaryParams) {
+	if p.N == 0 || fastBinary(p) {
+		return
+	}
 	fn := binaryFn(p.Op, p.Alpha, p.Beta)
 	out := f32(p.Out, p.N)
 	forRange(p.N, 2, func(lo, hi int) {
@@ -393,6 +399,9 @@ func cpuReduce(_ Device, p ReduceParams) {
 }
 
 func cpuSoftmax(_ Device, p SoftmaxParams) {
+	if p.Outer*p.Axis == 0 || fastSoftmax(p) {
+		return
+	}
 	x := f32(p.X, p.Outer*p.Axis*p.Inner)
 	out := f32(p.Out, p.Outer*p.Axis*p.Inner)
 	forRange(p.Outer*p.Inner, 4*max(p.Axis, 1), func(lo, hi int) {

@@ -1,0 +1,108 @@
+package tensor
+
+import "github.com/ingotml/ingot/internal/vmath"
+
+// Fast paths of the CPU kernels for the layouts training uses most: dense
+// operands go straight to internal/vmath's vectorised kernels (which split
+// large slices across the worker pool themselves); everything else takes
+// the general strided loops in cpu.go.
+
+// vmathUnary maps unary ops to vmath kernels.
+var vmathUnary = map[UnaryOp]func(dst, x []float32){
+	OpExp: vmath.Exp, OpLog: vmath.Log, OpLog1p: vmath.Log1p,
+	OpTanh: vmath.Tanh, OpSigmoid: vmath.Sigmoid, OpSoftplus: vmath.Softplus,
+}
+
+// fastUnary handles dense inputs; it reports whether it did.
+func fastUnary(p UnaryParams) bool {
+	if !p.X.Contiguous() {
+		return false
+	}
+	out, x := f32(p.Out, p.N), f32(View{p.X.Buf, p.X.Off}, p.N)
+	if fn := vmathUnary[p.Op]; fn != nil {
+		fn(out, x)
+		return true
+	}
+	switch p.Op {
+	case OpAffine:
+		if p.Beta == 0 {
+			vmath.Scale(out, x, p.Alpha)
+		} else if p.Alpha == 1 {
+			vmath.AddConst(out, x, p.Beta)
+		} else {
+			return false
+		}
+		return true
+	case OpNeg:
+		vmath.Scale(out, x, -1)
+		return true
+	}
+	return false
+}
+
+var vmathBinary = map[BinaryOp]func(dst, a, b []float32){
+	OpAdd: vmath.Add, OpSub: vmath.Sub, OpMul: vmath.Mul, OpDiv: vmath.Div,
+}
+
+// rowBroadcast reports whether l repeats a dense vector of its innermost
+// `inner` elements (a bias row broadcast over the leading dimensions), and
+// that inner length.
+func rowBroadcast(l *Layout) (inner int, ok bool) {
+	inner = 1
+	i := l.Rank - 1
+	for ; i >= 0 && l.Strides[i] == inner; i-- {
+		inner *= l.Shape[i]
+	}
+	for ; i >= 0; i-- {
+		if l.Strides[i] != 0 && l.Shape[i] != 1 {
+			return 0, false
+		}
+	}
+	return inner, inner > 0
+}
+
+// fastBinary handles dense operands and a dense A with a broadcast row B.
+func fastBinary(p BinaryParams) bool {
+	if !p.A.Contiguous() {
+		return false
+	}
+	out, a := f32(p.Out, p.N), f32(View{p.A.Buf, p.A.Off}, p.N)
+	if p.Op == OpAxpy && p.B.Contiguous() && p.Out.Buf == p.A.Buf && p.Out.Off == p.A.Off {
+		vmath.Axpy(out, f32(View{p.B.Buf, p.B.Off}, p.N), p.Alpha)
+		return true
+	}
+	fn := vmathBinary[p.Op]
+	if fn == nil {
+		return false
+	}
+	if p.B.Contiguous() {
+		fn(out, a, f32(View{p.B.Buf, p.B.Off}, p.N))
+		return true
+	}
+	inner, ok := rowBroadcast(&p.B)
+	if !ok || inner < 16 {
+		return false
+	}
+	b := f32(View{p.B.Buf, p.B.Off}, inner)
+	forRange(p.N/inner, inner, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			fn(out[r*inner:(r+1)*inner], a[r*inner:(r+1)*inner], b)
+		}
+	})
+	return true
+}
+
+// fastSoftmax handles softmax over the last axis.
+func fastSoftmax(p SoftmaxParams) bool {
+	if p.Inner != 1 || p.Axis == 0 {
+		return false
+	}
+	n := p.Outer * p.Axis
+	out, x := f32(p.Out, n), f32(p.X, n)
+	if p.Log {
+		vmath.LogSoftmaxRows(out, x, p.Outer, p.Axis)
+	} else {
+		vmath.SoftmaxRows(out, x, p.Outer, p.Axis)
+	}
+	return true
+}
