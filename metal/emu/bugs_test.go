@@ -19,17 +19,19 @@ import (
 
 func TestMissingBarrierReadsPoison(t *testing.T) {
 	d := openWith(t, "broken.metal")
-	o := newBuf(t, d, 4*64)
-	require.NoError(t, dispatch(t, d, "missing_barrier", sz(1, 1, 1), sz(64, 1, 1), nil, driver.Arg{Buffer: o}))
-	nan := 0
-	for _, v := range floats(o) {
+	o := newBuf(t, d, 4*128)
+	require.NoError(t, dispatch(t, d, "missing_barrier", sz(2, 1, 1), sz(64, 1, 1), nil, driver.Arg{Buffer: o}))
+	nan := [2]int{}
+	for i, v := range floats(o) {
 		if math.IsNaN(float64(v)) {
-			nan++
+			nan[i/64]++
 		}
 	}
-	// Thread i runs to completion before thread i+1 writes its slot, so all
-	// but the last thread (which reads slot 0) read poisoned memory.
-	assert.Equal(t, 63, nan, "threads reading unwritten threadgroup memory see NaN poison")
+	// Group 0 runs its threads in order: thread i finishes before thread i+1
+	// writes its slot, so all but the last thread (which reads slot 0) read
+	// poison. Group 1 runs them in reverse: only thread 63, the first to run,
+	// reads an unwritten slot (0).
+	assert.Equal(t, [2]int{63, 1}, nan, "threads reading unwritten threadgroup memory see NaN poison")
 }
 
 func TestPartialBarrierIsAnError(t *testing.T) {
@@ -37,7 +39,7 @@ func TestPartialBarrierIsAnError(t *testing.T) {
 	o := newBuf(t, d, 4*64)
 	err := dispatch(t, d, "partial_barrier", sz(2, 1, 1), sz(64, 1, 1), nil, driver.Arg{Buffer: o})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "threadgroup_barrier at broken.metal:19 reached by 16 of 64 threads")
+	assert.Contains(t, err.Error(), "threadgroup_barrier at broken.metal:20 reached by 16 of 64 threads")
 	assert.Contains(t, err.Error(), "kernel partial_barrier")
 }
 
@@ -47,8 +49,8 @@ func TestDivergentBarrierIsAnError(t *testing.T) {
 	err := dispatch(t, d, "divergent_barrier", sz(1, 1, 1), sz(64, 1, 1), nil, driver.Arg{Buffer: o})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "threadgroup_barrier reached at different call sites")
-	assert.Contains(t, err.Error(), "broken.metal:28")
-	assert.Contains(t, err.Error(), "broken.metal:30")
+	assert.Contains(t, err.Error(), "broken.metal:29")
+	assert.Contains(t, err.Error(), "broken.metal:31")
 }
 
 func TestInactiveLaneReadsNaN(t *testing.T) {
@@ -205,12 +207,9 @@ func TestASanFindsOutOfBoundsRead(t *testing.T) {
 		asanChild(t)
 		return
 	}
-	if testing.Short() {
-		t.Skip("builds the runtime and kernels with AddressSanitizer")
-	}
 	lib := ASanPreload()
 	if lib == "" {
-		t.Skip("libasan.so not found by the C++ compiler (apt-get install libasan8 / gcc's libasan)")
+		t.Skip("libasan.so not found by the C++ compiler (" + compilerName() + " -print-file-name=libasan.so); on Debian it comes with g++ (libasan8)")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestASanFindsOutOfBoundsRead$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "INGOT_EMU_ASAN_CHILD=1", "INGOT_EMU_ASAN=1", "LD_PRELOAD="+lib,
@@ -222,10 +221,32 @@ func TestASanFindsOutOfBoundsRead(t *testing.T) {
 	assert.Contains(t, s, "oob_read")
 }
 
+func compilerName() string {
+	if tc, err := findToolchain(); err == nil {
+		return tc.cxx
+	}
+	return "c++"
+}
+
 func asanChild(t *testing.T) {
 	d := openWith(t, "broken.metal")
 	in, out := newBuf(t, d, 4*32), newBuf(t, d, 4*32)
 	// n = 1: thread 31 reads in[32], one float past the end
 	err := dispatch(t, d, "oob_read", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(1)})
 	t.Fatalf("ASan did not stop the out-of-bounds read (err=%v)", err)
+}
+
+// TestUninitialisedVariableIsGarbage: thread-private variables start as a
+// fixed garbage pattern (0xfe bytes, about -1.7e38 as float), not as
+// whatever a previous thread left on the stack.
+func TestUninitialisedVariableIsGarbage(t *testing.T) {
+	d := openWith(t, "broken.metal")
+	in, o := newBuf(t, d, 4*4*32), newBuf(t, d, 4*32)
+	for i := range floats(in) {
+		floats(in)[i] = 1
+	}
+	require.NoError(t, dispatch(t, d, "uninit_acc", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: o}))
+	for i, v := range floats(o) {
+		assert.Less(t, v, float32(-1e37), "thread %d: uninitialised acc + 4 should stay garbage", i)
+	}
 }

@@ -76,6 +76,11 @@ func newToolchain() (*toolchain, error) {
 	// -fno-crossjumping: never merge two SIMD collectives of divergent
 	// branches into one call (the call sites also differ by __COUNTER__).
 	t.kernel = []string{"-fno-crossjumping", "-fno-exceptions", "-fno-rtti", "-fvisibility=hidden"}
+	// Uninitialised thread-private variables get a fixed garbage pattern
+	// instead of whatever the fiber stack held before.
+	if probe := exec.Command(cxx, "-ftrivial-auto-var-init=pattern", "-x", "c++", "-fsyntax-only", os.DevNull); probe.Run() == nil {
+		t.kernel = append(t.kernel, "-ftrivial-auto-var-init=pattern")
+	}
 	dir := os.Getenv("INGOT_EMU_CACHE")
 	if dir == "" {
 		base, err := os.UserCacheDir()

@@ -111,3 +111,46 @@ func FuzzParseSource(f *testing.F) {
 		_, _ = entryCode(p.entries, defs)
 	})
 }
+
+// TestConcurrentBuildsShareOneLibrary builds the same new library from
+// several goroutines at once (as concurrent test processes would): all get
+// the same complete file, built once under the lock.
+func TestConcurrentBuildsShareOneLibrary(t *testing.T) {
+	tc, err := findToolchain()
+	require.NoError(t, err)
+	own := *tc
+	own.cache = t.TempDir()
+	src := "#include <metal_stdlib>\nusing namespace metal;\nkernel void k(device float* x [[buffer(0)]]) { x[0] = 1.0; }\n"
+	p, err := parseSource("c.metal", src)
+	require.NoError(t, err)
+	code, err := entryCode(p.entries, map[string]kernelFn{"k": p.kernels[0]})
+	require.NoError(t, err)
+	u := []unit{{name: "c.metal", text: "#include <metal_stdlib>\n" + p.out + code}}
+	const n = 4
+	paths := make([]string, n)
+	errs := make([]error, n)
+	done := make(chan int)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			paths[i], errs[i] = own.buildKernels(u, nil)
+			done <- i
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		<-done
+	}
+	for i := 0; i < n; i++ {
+		require.NoError(t, errs[i])
+		assert.Equal(t, paths[0], paths[i])
+	}
+	entries, err := os.ReadDir(own.cache)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Len(t, names, 2, "one library and its lock file, no leftovers: %v", names)
+	st, err := os.Stat(paths[0])
+	require.NoError(t, err)
+	assert.Greater(t, st.Size(), int64(1000))
+}

@@ -330,9 +330,12 @@ bool run_group(Worker *w, uint64_t gi) {
   const void *in[32];
   void *out[32];
   int arg[32];
-  for (;;) {
-    for (int i = 0; i < n; i++) {
-      Fiber *f = w->fibers[i];
+  for (uint64_t round = 0;; round++) {
+    // Alternate the order threads run in (by group and by round), so that a
+    // missing barrier shows whichever direction the data flows.
+    bool rev = ((gi + round) & 1) != 0;
+    for (int k = 0; k < n; k++) {
+      Fiber *f = w->fibers[rev ? n - 1 - k : k];
       if (f->state != F_RUN) continue;
       to_fiber(w, f);
       if (w->trapped) return false;

@@ -4,12 +4,13 @@ using namespace metal;
 
 // Missing barrier: threads read a neighbour's slot before it was written.
 kernel void missing_barrier(device float* out [[buffer(0)]],
+                            uint gid [[threadgroup_position_in_grid]],
                             uint lid [[thread_position_in_threadgroup]],
                             uint n [[threads_per_threadgroup]]) {
     threadgroup float shared[64];
     shared[lid] = float(lid);
     // BUG: threadgroup_barrier(mem_flags::mem_threadgroup) missing here
-    out[lid] = shared[(lid + 1) % n];
+    out[gid * n + lid] = shared[(lid + 1) % n];
 }
 
 // Barrier reached by only half of the threadgroup.
@@ -56,4 +57,15 @@ kernel void oob_read(device const float* in [[buffer(0)]],
                      constant uint& n [[buffer(2)]],
                      uint i [[thread_position_in_grid]]) {
     out[i] = in[i + n];
+}
+
+// Uses an uninitialised accumulator.
+kernel void uninit_acc(device const float* in [[buffer(0)]],
+                       device float* out [[buffer(1)]],
+                       uint i [[thread_position_in_grid]]) {
+    float acc;
+    for (uint k = 0; k < 4; k++) {
+        acc += in[4 * i + k];
+    }
+    out[i] = acc;
 }
