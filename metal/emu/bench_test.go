@@ -72,3 +72,21 @@ func BenchmarkSIMD(b *testing.B) {
 	o, _ := d.NewBuffer(4 * 8 * n)
 	benchDispatch(b, d, "simd_ops", sz(n/256, 1, 1), sz(256, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: o})
 }
+
+// BenchmarkGemm128: the tiled simdgroup-matrix GEMM of testdata/gemm.metal
+// on 128 x 128 x 128 (each lane computes its SIMD group's fragments
+// redundantly, as the emulator allows).
+func BenchmarkGemm128(b *testing.B) {
+	lockThread(b)
+	d, err := Open()
+	require.NoError(b, err)
+	src, err := os.ReadFile("testdata/gemm.metal")
+	require.NoError(b, err)
+	require.NoError(b, d.Compile([]driver.Source{{Name: "gemm.metal", Text: string(src)}}))
+	const n = 128
+	x, _ := d.NewBuffer(4 * n * n)
+	o, _ := d.NewBuffer(4 * n * n)
+	benchDispatch(b, d.(*Driver), "gemm_64x64", sz(n/64, n/64, 1), sz(128, 1, 1), nil,
+		driver.Arg{Buffer: x}, driver.Arg{Buffer: x}, driver.Arg{Buffer: o}, driver.Arg{Bytes: words(n, n, n)})
+	b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
