@@ -286,10 +286,11 @@ func dotGeneric(a, b []float32) float64 {
 func maxGeneric(x []float32) float32 {
 	m := float32(math.Inf(-1))
 	for _, v := range x {
-		if v != v {
+		if v > m {
+			m = v
+		} else if v != v {
 			return v
 		}
-		m = max(m, v)
 	}
 	return m
 }

@@ -81,6 +81,9 @@ type unaryCase struct {
 	// bound is the documented max ulp error (all SIMD paths; generic is
 	// at least as good). See doc.go for how the bounds were measured.
 	bound float64
+	// dense is the magnitude range INGOT_VMATH_SWEEP=full checks value by
+	// value: where results are not trivially x, ±1, 0 or a constant.
+	dense [2]float64
 }
 
 func refSigmoid(x float64) float64 {
@@ -100,12 +103,12 @@ func refBCE(x, t float64) float64 {
 }
 
 var unaryCases = []unaryCase{
-	{"Exp", Exp, math.Exp, -104, 89, boundExp},
-	{"Log", Log, math.Log, 0, math.MaxFloat32, boundLog},
-	{"Log1p", Log1p, math.Log1p, -1, math.MaxFloat32, boundLog1p},
-	{"Tanh", Tanh, math.Tanh, -10, 10, boundTanh},
-	{"Sigmoid", Sigmoid, refSigmoid, -105, 20, boundSigmoid},
-	{"Softplus", Softplus, refSoftplus, -105, 100, boundSoftplus},
+	{"Exp", Exp, math.Exp, -104, 89, boundExp, [2]float64{0x1p-12, 104}},
+	{"Log", Log, math.Log, 0, math.MaxFloat32, boundLog, [2]float64{0x1p-10, 0x1p10}},
+	{"Log1p", Log1p, math.Log1p, -1, math.MaxFloat32, boundLog1p, [2]float64{0x1p-12, 0x1p10}},
+	{"Tanh", Tanh, math.Tanh, -10, 10, boundTanh, [2]float64{0x1p-12, 10}},
+	{"Sigmoid", Sigmoid, refSigmoid, -105, 20, boundSigmoid, [2]float64{0x1p-12, 105}},
+	{"Softplus", Softplus, refSoftplus, -105, 100, boundSoftplus, [2]float64{0x1p-12, 105}},
 }
 
 // sweep calls f with chunks of float32 values in [lo, hi]: every value
@@ -136,7 +139,7 @@ func sweep(lo, hi float64, step uint32, f func(xs []float32)) {
 		add(float32(max(lo, 0)), float32(hi), false)
 	}
 	if lo < 0 {
-		add(0, float32(-min(hi, 0)), true)
+		add(float32(max(-hi, 0)), float32(-lo), true)
 	}
 }
 
@@ -156,13 +159,13 @@ func maxULP(f func(dst, x []float32), ref func(float64) float64, lo, hi float64,
 	return worst, at, count
 }
 
-// sweepStep: INGOT_VMATH_SWEEP=full checks every float32 in each range
-// (minutes per path; INGOT_VMATH_PATHS=avx512,generic limits the paths),
-// the default every 307th, -short every 4099th.
+func full() bool { return os.Getenv("INGOT_VMATH_SWEEP") == "full" }
+
+// sweepStep: the whole range of each function is checked at every 307th
+// float32 (every 4099th with -short); INGOT_VMATH_SWEEP=full adds every
+// float32 of the dense range (minutes per path; INGOT_VMATH_PATHS=avx512
+// limits the paths).
 func sweepStep() uint32 {
-	if os.Getenv("INGOT_VMATH_SWEEP") == "full" {
-		return 1
-	}
 	if testing.Short() {
 		return 4099
 	}
@@ -176,6 +179,19 @@ func TestULPBounds(t *testing.T) {
 			worst, at, count := maxULP(c.f, c.ref, c.lo, c.hi, step)
 			t.Logf("%-8s %-8s max %.3f ulp at %g (%d points)", Path(), c.name, worst, at, count)
 			assert.LessOrEqual(t, worst, c.bound, "%s at x=%g", c.name, at)
+			if !full() {
+				continue
+			}
+			// Every float32 in the dense magnitude range, both signs.
+			for _, r := range [][2]float64{{c.dense[0], c.dense[1]}, {-c.dense[1], -c.dense[0]}} {
+				lo, hi := max(r[0], c.lo), min(r[1], c.hi)
+				if lo >= hi {
+					continue
+				}
+				worst, at, count := maxULP(c.f, c.ref, lo, hi, 1)
+				t.Logf("%-8s %-8s max %.3f ulp at %g (every float32 in [%g, %g]: %d points)", Path(), c.name, worst, at, lo, hi, count)
+				assert.LessOrEqual(t, worst, c.bound, "%s at x=%g", c.name, at)
+			}
 		}
 		// BCE with hard targets (0 or 1): x*t is exact, so the result is
 		// softplus(±x) and must meet the softplus bound.
