@@ -142,10 +142,12 @@ func rnnCopy(d tensor.Device, dst, src tensor.View, n int) {
 	tensor.CopyKernel.Run(d, tensor.CopyParams{Out: dst, X: l, N: n})
 }
 
-// rnnColSum sums the rows of a [rows, cols] matrix into out [cols].
-func rnnColSum(d tensor.Device, x *tensor.Tensor, rows, cols int) *tensor.Tensor {
+// rnnColSum sums the rows of a [rows, cols] matrix into a new [cols]
+// tensor, as the GEMM ones[1,rows]·x (a strided column reduction is far
+// slower on the CPU).
+func rnnColSum(d tensor.Device, x, ones *tensor.Tensor, rows, cols int) *tensor.Tensor {
 	out := tensor.Empty(d, tensor.Float32, cols)
-	tensor.ReduceKernel.Run(d, tensor.ReduceParams{Op: tensor.ReduceSum, Out: rnnView(out, 0), X: rnnView(x, 0), Outer: 1, Axis: rows, Inner: cols})
+	rnnGemm(d, false, false, 1, cols, rows, rnnView(ones, 0), rows, rnnView(x, 0), cols, 0, rnnView(out, 0), cols)
 	return out
 }
 
@@ -413,7 +415,8 @@ func (s *rnnStack) backward(g *tensor.Tensor, inputs []*tensor.Tensor, layers []
 	dc := tensor.Empty(d, tensor.Float32, B, H)
 	defer dh.Release()
 	defer dc.Release()
-	var dY *tensor.Tensor // gradient of this layer's output sequence, [T·B·H]
+	var ones *tensor.Tensor // for the bias gradients, made on first use
+	var dY *tensor.Tensor   // gradient of this layer's output sequence, [T·B·H]
 	dYv := rnnView(gr, 0)
 	for l := L - 1; l >= 0; l-- {
 		st := &layers[l]
@@ -494,11 +497,30 @@ func (s *rnnStack) backward(g *tensor.Tensor, inputs []*tensor.Tensor, layers []
 			}
 			out[pslot[l][1]] = gw
 		}
-		if ly.bih != nil && ly.bih.T.RequiresGrad() {
-			out[pslot[l][2]] = rnnColSum(d, dact, T*B, G)
-		}
-		if ly.bhh != nil && ly.bhh.T.RequiresGrad() {
-			out[pslot[l][3]] = rnnColSum(d, drec, T*B, G)
+		if ly.bih != nil && (ly.bih.T.RequiresGrad() || ly.bhh.T.RequiresGrad()) {
+			if ones == nil {
+				ones = tensor.Ones(d, T*B)
+				defer ones.Release()
+			}
+			db := rnnColSum(d, dact, ones, T*B, G)
+			if ly.bih.T.RequiresGrad() {
+				out[pslot[l][2]] = db
+			}
+			if ly.bhh.T.RequiresGrad() {
+				switch {
+				case drec != dact:
+					out[pslot[l][3]] = rnnColSum(d, drec, ones, T*B, G)
+				case ly.bih.T.RequiresGrad(): // the LSTM's two biases get the same gradient
+					c := tensor.Empty(d, tensor.Float32, G)
+					rnnCopy(d, rnnView(c, 0), rnnView(db, 0), G)
+					out[pslot[l][3]] = c
+				default:
+					out[pslot[l][3]] = db
+				}
+			}
+			if !ly.bih.T.RequiresGrad() && out[pslot[l][3]] != db {
+				db.Release()
+			}
 		}
 		// Gradient of the layer input, the output of the layer below.
 		var dx *tensor.Tensor
