@@ -70,11 +70,12 @@ type convIndex struct {
 	idx *tensor.Tensor
 }
 
-func (c *convIndex) get(d tensor.Device, g kernels.ConvGeom, build func() []int32, shape ...int) *tensor.Tensor {
+func (c *convIndex) get(d tensor.Device, g kernels.ConvGeom, build func() ([]int32, []int)) *tensor.Tensor {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.idx == nil || c.key != g || c.dev != d {
-		c.idx = tensor.FromInt32(d, build(), shape...)
+		v, shape := build()
+		c.idx = tensor.FromInt32(d, v, shape...)
 		c.key, c.dev = g, d
 	}
 	return c.idx
@@ -126,36 +127,50 @@ func (c *Conv2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g := c.geom(x)
 	d := x.Device()
-	o, ckk, l := c.Config.Out, g.ColRows(), g.ColCols()
+	o, ckk, l := c.Config.Out, g.ColRows(), g.OH*g.OW
 	var y *tensor.Tensor
 	if !x.RequiresGrad() {
+		// One GEMM for the batch: [out, C·KH·KW] × [C·KH·KW, N·L].
 		xc := x.Contiguous()
-		cols := tensor.Empty(d, tensor.Float32, g.N, ckk, l)
+		cols := tensor.Empty(d, tensor.Float32, ckk, g.N*l)
 		kernels.Im2colKernel.Run(d, kernels.Im2colParams{Cols: kview(cols), X: kview(xc), Geom: g})
-		if xc != x {
-			xc.Release()
-		}
 		w := c.Weight.T.Reshape(o, ckk)
-		y = tensor.MatMul(w, cols) // [N, out, L]; the weight broadcasts over the batch
+		y2 := tensor.MatMul(w, cols) // [out, N·L]
+		y3 := y2.Reshape(o, g.N, l)
+		y4 := y3.Permute(1, 0, 2)
+		y = y4.Reshape(g.N, o, g.OH, g.OW) // a copy
+		release(xc, x, w, y2, y3, y4)
 		if !y.RequiresGrad() {
 			cols.Release()
-			w.Release()
 		}
 	} else {
-		// Channels-last gather: cols[n, l, (kh, kw, c)].
+		// Channels-last gather: cols[(n, l), (kh, kw, c)], then one GEMM
+		// [N·L, KH·KW·C] × [KH·KW·C, out].
 		hw := g.H * g.W
 		rows := x.Permute(0, 2, 3, 1).Reshape(g.N*hw, g.C)
 		table := tensor.Concat(0, rows, tensor.Zeros(d, 1, g.C))
-		idx := c.index.get(d, g, func() []int32 { return im2colIndex(g) }, g.N, l, g.KH*g.KW)
-		cols := tensor.Gather(table, idx).Reshape(g.N, l, g.KH*g.KW*g.C)
+		idx := c.index.get(d, g, func() ([]int32, []int) { return im2colIndex(g), []int{g.N * l, g.KH * g.KW} })
+		cols := tensor.Gather(table, idx).Reshape(g.N*l, g.KH*g.KW*g.C)
 		w := c.Weight.T.Permute(0, 2, 3, 1).Reshape(o, g.KH*g.KW*g.C)
-		y = tensor.MatMul(w, cols.Transpose(1, 2)) // [N, out, L]
+		y2 := tensor.MatMul(cols, w.T()) // [N·L, out]
+		y = y2.Reshape(g.N, l, o).Permute(0, 2, 1).Reshape(g.N, o, g.OH, g.OW)
 	}
-	y = y.Reshape(g.N, o, g.OH, g.OW)
 	if c.Bias != nil {
 		y = tensor.Add(y, c.Bias.T.Reshape(o, 1, 1))
 	}
 	return y
+}
+
+// release frees intermediate tensors that no graph records (t != keep).
+func release(t, keep *tensor.Tensor, ts ...*tensor.Tensor) {
+	if t != keep && !t.RequiresGrad() {
+		t.Release()
+	}
+	for _, u := range ts {
+		if !u.RequiresGrad() {
+			u.Release()
+		}
+	}
 }
 
 // im2colIndex maps (n, oh, ow, kh, kw) to the channels-last pixel row
@@ -233,25 +248,29 @@ func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g := c.geom(x)
 	d := x.Device()
 	in, o, kk, l := c.Config.In, c.Config.Out, g.KH*g.KW, g.OH*g.OW
-	xr := x.Reshape(g.N, in, l)
 	var y *tensor.Tensor
 	if !x.RequiresGrad() && !c.Weight.T.RequiresGrad() {
+		// cols [out·KH·KW, N·L] = Wᵀ·x for the whole batch, then col2im.
+		xp := x.Permute(1, 0, 2, 3)
+		xr := xp.Reshape(in, g.N*l) // a copy
 		w := c.Weight.T.Reshape(in, o*kk)
-		cols := tensor.MatMul(w.T(), xr) // [N, out·kh·kw, H·W]
+		wt := w.T()
+		cols := tensor.MatMul(wt, xr)
 		y = tensor.Empty(d, tensor.Float32, g.N, o, g.H, g.W)
 		kernels.Col2imKernel.Run(d, kernels.Col2imParams{X: kview(y), Cols: kview(cols), Geom: g})
-		cols.Release()
-		w.Release()
-		if xr != x {
-			xr.Release()
-		}
+		release(xp, x, xr, w, wt, cols)
 	} else {
-		// cols[n, l, (kh, kw), out] as rows of `out` channels, summed back
-		// per output pixel by a gather over (kh, kw).
+		// cols[(n, l, kh, kw), out] as rows of `out` channels from one
+		// GEMM [N·L, in] × [in, KH·KW·out], summed back per output pixel
+		// by a gather over (kh, kw).
+		xr := x.Permute(0, 2, 3, 1).Reshape(g.N*l, in)
 		w := c.Weight.T.Permute(0, 2, 3, 1).Reshape(in, kk*o)
-		cols := tensor.MatMul(xr.Transpose(1, 2), w).Reshape(g.N*l*kk, o)
+		cols := tensor.MatMul(xr, w).Reshape(g.N*l*kk, o)
 		table := tensor.Concat(0, cols, tensor.Zeros(d, 1, o))
-		idx := c.index.get(d, g, func() []int32 { return col2imIndex(g) }, g.N, g.H*g.W, kk)
+		idx := c.index.get(d, g, func() ([]int32, []int) {
+			v, taps := col2imIndex(g)
+			return v, []int{g.N, g.H * g.W, taps}
+		})
 		sum := tensor.Sum(tensor.Gather(table, idx), false, 2) // [N, OH·OW, out]
 		y = sum.Transpose(1, 2).Reshape(g.N, o, g.H, g.W)
 	}
@@ -261,29 +280,40 @@ func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return y
 }
 
-// col2imIndex maps (n, output pixel, kh, kw) to the cols row
-// ((n·L + window)·KH·KW + kh·KW + kw) that contributes to it, or to the zero
-// row N·L·KH·KW when none does.
-func col2imIndex(g kernels.ConvGeom) []int32 {
+// col2imIndex lists, for each (n, output pixel), the cols rows
+// ((n·L + window)·KH·KW + kh·KW + kw) that contribute to it, padded with
+// the zero row N·L·KH·KW to the largest count taps (with stride s only
+// about 1/s² of the KH·KW positions contribute, so the gather stays small).
+func col2imIndex(g kernels.ConvGeom) (idx []int32, taps int) {
 	kk, l := g.KH*g.KW, g.OH*g.OW
 	zero := int32(g.N * l * kk)
-	idx := make([]int32, 0, g.N*g.H*g.W*kk)
+	var lists [][]int32
+	var cur []int32
 	for n := range g.N {
 		for h := range g.H {
 			for w := range g.W {
+				cur = cur[:0]
 				for kh := range g.KH {
 					for kw := range g.KW {
 						th, tw := h+g.PadH-kh*g.DilH, w+g.PadW-kw*g.DilW
 						oh, ow := th/g.StrideH, tw/g.StrideW
-						if th < 0 || tw < 0 || th%g.StrideH != 0 || tw%g.StrideW != 0 || oh >= g.OH || ow >= g.OW {
-							idx = append(idx, zero)
-						} else {
-							idx = append(idx, int32(((n*l+oh*g.OW+ow)*g.KH+kh)*g.KW+kw))
+						if th >= 0 && tw >= 0 && th%g.StrideH == 0 && tw%g.StrideW == 0 && oh < g.OH && ow < g.OW {
+							cur = append(cur, int32(((n*l+oh*g.OW+ow)*g.KH+kh)*g.KW+kw))
 						}
 					}
 				}
+				taps = max(taps, len(cur))
+				lists = append(lists, append([]int32(nil), cur...))
 			}
 		}
 	}
-	return idx
+	taps = max(taps, 1)
+	idx = make([]int32, 0, len(lists)*taps)
+	for _, li := range lists {
+		idx = append(idx, li...)
+		for range taps - len(li) {
+			idx = append(idx, zero)
+		}
+	}
+	return idx, taps
 }

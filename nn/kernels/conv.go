@@ -46,22 +46,25 @@ func (g ConvGeom) Check(op string) {
 // ColRows is the number of rows of the column matrix, C·KH·KW.
 func (g ConvGeom) ColRows() int { return g.C * g.KH * g.KW }
 
-// ColCols is the number of columns of the column matrix, OH·OW.
-func (g ConvGeom) ColCols() int { return g.OH * g.OW }
+// ColCols is the number of columns of the column matrix, N·OH·OW.
+func (g ConvGeom) ColCols() int { return g.N * g.OH * g.OW }
 
-// Im2colParams: for each of N images, Cols[n] (a C·KH·KW × OH·OW matrix,
-// row (c,kh,kw), column (oh,ow)) = X[n, c, oh·StrideH − PadH + kh·DilH,
+// Im2colParams: the column matrix of a batch, Cols, is (C·KH·KW) × (N·OH·OW)
+// row-major — row (c, kh, kw), column (n, oh, ow), the batch folded into the
+// columns so that one GEMM covers the whole batch — with
+// Cols[(c,kh,kw), (n,oh,ow)] = X[n, c, oh·StrideH − PadH + kh·DilH,
 // ow·StrideW − PadW + kw·DilW], or 0 where that falls in the padding. X is
-// contiguous N×C×H×W; Cols contiguous N×(C·KH·KW)×(OH·OW).
+// contiguous N×C×H×W. Every element of Cols is written.
 type Im2colParams struct {
 	Cols, X tensor.View
 	Geom    ConvGeom
 }
 
 // Col2imParams is the adjoint of Im2col: X[n,c,h,w] (overwritten, not
-// accumulated) = the sum of every Cols[n] entry that Im2col would read from
-// (n,c,h,w). Each output element sums its own contributions in a fixed
-// order, so the result is deterministic without atomics.
+// accumulated) = the sum of every Cols entry that Im2col would read from
+// (n,c,h,w), with Cols in Im2col's layout. Each image plane sums its own
+// contributions in a fixed order, so the result is deterministic without
+// atomics.
 type Col2imParams struct {
 	X, Cols tensor.View
 	Geom    ConvGeom
@@ -89,16 +92,17 @@ func convF32(v tensor.View, n int) []float32 {
 func cpuIm2col(_ tensor.Device, p Im2colParams) {
 	g := p.Geom
 	hw, l := g.H*g.W, g.OH*g.OW
+	nl := g.N * l
 	x := convF32(p.X, g.N*g.C*hw)
-	cols := convF32(p.Cols, g.N*g.ColRows()*l)
-	rows := g.N * g.ColRows()
-	convParallelFor(rows, l, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, rem := r/g.ColRows(), r%g.ColRows()
-			c, k := rem/(g.KH*g.KW), rem%(g.KH*g.KW)
+	cols := convF32(p.Cols, g.ColRows()*nl)
+	// One task per (row, image): a contiguous run of OH·OW outputs.
+	convParallelFor(g.ColRows()*g.N, l, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			r, n := t/g.N, t%g.N
+			c, k := r/(g.KH*g.KW), r%(g.KH*g.KW)
 			kh, kw := k/g.KW, k%g.KW
 			src := x[(n*g.C+c)*hw : (n*g.C+c+1)*hw]
-			dst := cols[r*l : (r+1)*l]
+			dst := cols[r*nl+n*l : r*nl+(n+1)*l]
 			for oh := range g.OH {
 				ih := oh*g.StrideH - g.PadH + kh*g.DilH
 				row := dst[oh*g.OW : (oh+1)*g.OW]
@@ -128,19 +132,20 @@ func cpuIm2col(_ tensor.Device, p Im2colParams) {
 func cpuCol2im(_ tensor.Device, p Col2imParams) {
 	g := p.Geom
 	hw, l := g.H*g.W, g.OH*g.OW
-	kk := g.KH * g.KW
+	nl := g.N * l
 	x := convF32(p.X, g.N*g.C*hw)
-	cols := convF32(p.Cols, g.N*g.ColRows()*l)
+	cols := convF32(p.Cols, g.ColRows()*nl)
 	// One task per (n, c) plane: every element sums the window positions
-	// that read it, in (kh, kw) order.
-	convParallelFor(g.N*g.C, kk*l, func(lo, hi int) {
+	// that read it, in (kh, kw, oh, ow) order.
+	convParallelFor(g.N*g.C, g.KH*g.KW*l, func(lo, hi int) {
 		for nc := lo; nc < hi; nc++ {
+			n, c := nc/g.C, nc%g.C
 			dst := x[nc*hw : (nc+1)*hw]
 			clear(dst)
-			base := cols[nc*kk*l : (nc+1)*kk*l]
 			for kh := range g.KH {
 				for kw := range g.KW {
-					src := base[(kh*g.KW+kw)*l : (kh*g.KW+kw+1)*l]
+					r := (c*g.KH+kh)*g.KW + kw
+					src := cols[r*nl+n*l : r*nl+(n+1)*l]
 					for oh := range g.OH {
 						ih := oh*g.StrideH - g.PadH + kh*g.DilH
 						if ih < 0 || ih >= g.H {

@@ -45,10 +45,15 @@ func convGeoms() []kernels.ConvGeom {
 		geo.OW = kernels.OutSize(s.w, s.kw, s.sw, s.pw, s.dw)
 		out = append(out, geo)
 	}
-	return out
+	// A grid smaller than the image allows (a transposed convolution with
+	// output padding): the last image rows and columns get no window.
+	small := out[2]
+	small.OH--
+	small.OW--
+	return append(out, small)
 }
 
-// refIm2col is the float64 definition: cols[n][(c,kh,kw)][(oh,ow)].
+// refIm2col is the float64 definition: cols[(c,kh,kw)][(n,oh,ow)].
 func refIm2col(g kernels.ConvGeom, x []float64) []float64 {
 	rows, l := g.ColRows(), g.OH*g.OW
 	cols := make([]float64, g.N*rows*l)
@@ -65,7 +70,7 @@ func refIm2col(g kernels.ConvGeom, x []float64) []float64 {
 							if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
 								v = x[((n*g.C+c)*g.H+ih)*g.W+iw]
 							}
-							cols[(n*rows+r)*l+oh*g.OW+ow] = v
+							cols[r*g.N*l+n*l+oh*g.OW+ow] = v
 						}
 					}
 				}
@@ -77,7 +82,7 @@ func refIm2col(g kernels.ConvGeom, x []float64) []float64 {
 
 // refCol2im scatters the columns back (the transpose of refIm2col).
 func refCol2im(g kernels.ConvGeom, cols []float64) []float64 {
-	rows, l := g.ColRows(), g.OH*g.OW
+	l := g.OH * g.OW
 	x := make([]float64, g.N*g.C*g.H*g.W)
 	for n := range g.N {
 		for c := range g.C {
@@ -89,7 +94,7 @@ func refCol2im(g kernels.ConvGeom, cols []float64) []float64 {
 							ih := oh*g.StrideH - g.PadH + kh*g.DilH
 							iw := ow*g.StrideW - g.PadW + kw*g.DilW
 							if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-								x[((n*g.C+c)*g.H+ih)*g.W+iw] += cols[(n*rows+r)*l+oh*g.OW+ow]
+								x[((n*g.C+c)*g.H+ih)*g.W+iw] += cols[r*g.N*l+n*l+oh*g.OW+ow]
 							}
 						}
 					}
