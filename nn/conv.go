@@ -49,18 +49,22 @@ func (c ConvConfig) normalized(op string, transposed bool) ConvConfig {
 	return c
 }
 
-// Convolutions run as im2col/col2im device kernels plus one batched GEMM
-// (tensor.MatMul), so they use the device's fast matrix multiply.
+// Convolutions run as im2col/col2im device kernels plus one GEMM
+// (tensor.MatMul) per layer call: the column matrix folds the batch into
+// its columns, (C·KH·KW) × (N·OH·OW), so the whole batch is one large
+// matrix product that the device's GEMM runs efficiently.
 //
 // Gradients: package tensor does not (yet) let other packages record an op
-// with a custom backward, so when the input of im2col (Conv2d) or col2im
-// (ConvTranspose2d) requires gradients, the same linear map is expressed as
-// a recorded tensor.Gather over a pixel-row table (channels-last, with an
-// extra zero row for the padding) through a cached index map: Gather's
-// backward, a deterministic scatter-add, is exactly col2im (respectively
-// im2col via Gather). Inference and a Conv2d's first layer (input without
-// gradients) always take the kernel path. Both paths are tested against a
-// float64 reference.
+// with a custom backward, so when the input of im2col (Conv2d's input) or
+// of col2im (ConvTranspose2d's columns, i.e. whenever its input or weight
+// needs gradients) must be recorded, the same linear map is expressed as a
+// recorded tensor.Gather over a table of channels-last pixel rows (plus
+// one zero row for the padding) through an index map cached per geometry.
+// Gather's backward, a deterministic scatter-add, is then exactly col2im
+// (respectively im2col). Inference, and a Conv2d whose input needs no
+// gradient (a first layer), always take the kernel path. Both paths are
+// tested against a float64 reference and against PyTorch. With a custom-op
+// hook in tensor, the recorded path would become the kernels too.
 
 // convIndex caches the int32 index map of a geometry on a device.
 type convIndex struct {

@@ -17,7 +17,9 @@ import (
 // running = (1−momentum)·running + momentum·batch, using the unbiased
 // variance n/(n−1)·var, exactly like PyTorch. In eval mode it normalises
 // with the running statistics. num_batches_tracked is an int32 scalar in
-// memory and is written to weight files as I64 like PyTorch's.
+// memory and is written to weight files as I64 like PyTorch's. PyTorch's
+// momentum=None (a cumulative average) is not supported; set Momentum to
+// another constant if needed.
 type BatchNorm struct {
 	Base
 	Weight, Bias            *Param // [C]
@@ -67,8 +69,8 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 	w, bias := b.Weight.T.Reshape(bshape...), b.Bias.T.Reshape(bshape...)
 	if !b.Training() {
 		rm, rv := b.RunningMean.T.Reshape(bshape...), b.RunningVar.T.Reshape(bshape...)
-		inv := tensor.Sqrt(tensor.AddScalar(rv, b.Eps))
-		return tensor.Add(tensor.Mul(tensor.Div(tensor.Sub(x, rm), inv), w), bias)
+		std := tensor.Sqrt(tensor.AddScalar(rv, b.Eps))
+		return tensor.Add(tensor.Mul(tensor.Div(tensor.Sub(x, rm), std), w), bias)
 	}
 	if n <= 1 {
 		panic(fmt.Sprintf("nn.BatchNorm%dd: expected more than 1 value per channel when training, got input %v", b.spatial, x))
