@@ -250,3 +250,27 @@ func TestUninitialisedVariableIsGarbage(t *testing.T) {
 		assert.Less(t, v, float32(-1e37), "thread %d: uninitialised acc + 4 should stay garbage", i)
 	}
 }
+
+// TestReleaseOrCloseWhileRunning: releasing a buffer or closing the driver
+// while committed work still runs is an error.
+func TestReleaseOrCloseWhileRunning(t *testing.T) {
+	d := openWith(t, "kernels.metal")
+	flag := newBuf(t, d, 4)
+	out, err := d.NewBuffer(4)
+	require.NoError(t, err)
+	p, err := d.Pipeline("wait_flag")
+	require.NoError(t, err)
+	cb, err := d.NewCommandBuffer()
+	require.NoError(t, err)
+	cb.Encode(&driver.Dispatch{Pipeline: p, Args: []driver.Arg{{Buffer: flag}, {Buffer: out}}, Threadgroups: sz(1, 1, 1), Threads: sz(1, 1, 1)})
+	cb.Commit()
+	err = d.Close()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Close while 1 committed command buffers are still running")
+	out.Release() // the kernel cannot have finished: it waits for the flag
+	storeUint32(&uints(flag)[0], 1)
+	err = cb.Wait() // waits, then reports the misuse
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "buffer released while committed work still uses it")
+	require.NoError(t, d.Close(), "nothing runs any more")
+}

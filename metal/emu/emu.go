@@ -63,6 +63,7 @@ var rt struct {
 	cbEncode      func(cb unsafe.Pointer, kernel int32, bufs []uint64, nbufs int32, tg []uint32, ntg int32, grid []uint32)
 	cbCommit      func(unsafe.Pointer)
 	cbWait        func(unsafe.Pointer, []byte, int32, *float64) int32
+	cbDone        func(unsafe.Pointer) int32
 	cbFree        func(unsafe.Pointer)
 }
 
@@ -101,6 +102,7 @@ func loadRuntime() error {
 		purego.RegisterLibFunc(&rt.cbCommit, h, "emu_cb_commit")
 		purego.RegisterLibFunc(&rt.cbWait, h, "emu_cb_wait")
 		purego.RegisterLibFunc(&rt.cbFree, h, "emu_cb_free")
+		purego.RegisterLibFunc(&rt.cbDone, h, "emu_cb_done")
 		n, _ := strconv.Atoi(os.Getenv("INGOT_EMU_THREADS"))
 		rt.init(int32(n))
 	})
@@ -142,6 +144,8 @@ type Driver struct {
 	// maxThreads holds [[max_total_threads_per_threadgroup]] by kernel name
 	maxThreads map[string]int
 	closed     bool
+	// queued holds the command buffers committed and not yet waited for.
+	queued map[*cmdBuf]bool
 	// sticky records a misuse reported by a method that cannot return an
 	// error (e.g. a call from the wrong thread); the next error-returning
 	// call returns it.
@@ -154,7 +158,7 @@ func Open() (driver.Driver, error) {
 	if err := loadRuntime(); err != nil {
 		return nil, err
 	}
-	return &Driver{tid: gettid(), lib: -1, pipelines: map[string]*pipeline{}}, nil
+	return &Driver{tid: gettid(), lib: -1, pipelines: map[string]*pipeline{}, queued: map[*cmdBuf]bool{}}, nil
 }
 
 func (d *Driver) check(what string) error {
@@ -340,6 +344,7 @@ type buffer struct {
 	p        unsafe.Pointer
 	n        int
 	released bool
+	users    []*cmdBuf // committed command buffers that use the buffer
 }
 
 func (b *buffer) Contents() unsafe.Pointer { return b.p }
@@ -355,6 +360,12 @@ func (b *buffer) Release() {
 		return
 	}
 	b.released = true
+	for _, c := range b.users {
+		if !c.done() && b.d.sticky == nil {
+			b.d.sticky = errors.New("MSL emulator: buffer released while committed work still uses it (Wait first)")
+		}
+	}
+	b.users = nil
 	rt.free(b.p, uintptr(b.n))
 }
 
@@ -372,10 +383,19 @@ func (d *Driver) PopPool(p driver.Pool) {
 	}
 }
 
-// Close implements driver.Driver.
+// Close implements driver.Driver. Work still running is an error.
 func (d *Driver) Close() error {
 	if err := d.check("Close"); err != nil {
 		return err
+	}
+	running := 0
+	for c := range d.queued {
+		if !c.done() {
+			running++
+		}
+	}
+	if running > 0 {
+		return fmt.Errorf("MSL emulator: Close while %d committed command buffers are still running (Wait for them first)", running)
 	}
 	d.closed = true
 	return nil
@@ -410,6 +430,10 @@ func (c *cmdBuf) fail(err error) {
 func (c *cmdBuf) Encode(dp *driver.Dispatch) {
 	if err := c.d.check("CommandBuffer.Encode"); err != nil {
 		c.fail(err)
+		return
+	}
+	if dp == nil {
+		c.fail(errors.New("MSL emulator: Encode(nil)"))
 		return
 	}
 	if c.committed {
@@ -527,13 +551,32 @@ func (c *cmdBuf) Commit() {
 		return // nothing runs; Wait reports the error
 	}
 	rt.cbCommit(c.cb)
+	c.d.queued[c] = true
+	for _, b := range c.buffers {
+		b.users = append(b.users, c)
+	}
+}
+
+// done reports whether committed work has finished.
+func (c *cmdBuf) done() bool {
+	return c.waited || c.cb == nil || rt.cbDone(c.cb) != 0
 }
 
 // Wait implements driver.CommandBuffer.
 func (c *cmdBuf) Wait() error {
-	if err := c.d.check("CommandBuffer.Wait"); err != nil {
-		return err
+	err := c.wait()
+	if err == nil && c.d.sticky != nil && gettid() == c.d.tid {
+		err = c.d.sticky
+		c.d.sticky = nil
 	}
+	return err
+}
+
+func (c *cmdBuf) wait() error {
+	if tid := gettid(); tid != c.d.tid {
+		return fmt.Errorf("MSL emulator: CommandBuffer.Wait called from OS thread %d, but the driver belongs to thread %d", tid, c.d.tid)
+	}
+
 	if !c.committed {
 		return errors.New("MSL emulator: Wait before Commit")
 	}
@@ -541,6 +584,7 @@ func (c *cmdBuf) Wait() error {
 		return c.err
 	}
 	c.waited = true
+	delete(c.d.queued, c)
 	if c.err == nil {
 		msg := make([]byte, 2048)
 		if rt.cbWait(c.cb, msg, int32(len(msg)), &c.secs) != 0 {
@@ -549,7 +593,19 @@ func (c *cmdBuf) Wait() error {
 	}
 	rt.cbFree(c.cb)
 	c.cb = nil
+	for _, b := range c.buffers {
+		b.forget(c)
+	}
 	return c.err
+}
+
+func (b *buffer) forget(c *cmdBuf) {
+	for i, u := range b.users {
+		if u == c {
+			b.users = append(b.users[:i], b.users[i+1:]...)
+			return
+		}
+	}
 }
 
 // GPUTime implements driver.CommandBuffer.

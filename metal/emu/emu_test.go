@@ -22,7 +22,11 @@ func openLocked(t *testing.T) *Driver {
 	t.Cleanup(runtime.UnlockOSThread)
 	d, err := Open()
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = d.Close() })
+	t.Cleanup(func() {
+		if !d.(*Driver).closed {
+			assert.NoError(t, d.Close())
+		}
+	})
 	return d.(*Driver)
 }
 

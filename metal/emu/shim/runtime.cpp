@@ -729,6 +729,13 @@ extern "C" int emu_cb_wait(void *cbp, char *err, int errlen, double *secs) {
   return 1;
 }
 
+// emu_cb_done reports whether committed work has finished, without waiting.
+extern "C" int emu_cb_done(void *cbp) {
+  CmdBuf *cb = (CmdBuf *)cbp;
+  std::lock_guard<std::mutex> lk(cb->mu);
+  return cb->done ? 1 : 0;
+}
+
 extern "C" void emu_cb_free(void *cbp) {
   CmdBuf *cb = (CmdBuf *)cbp;
   for (void *p : cb->owned) free(p);
