@@ -10,7 +10,7 @@ import "github.com/ingotml/ingot/internal/cpufeat"
 func kernAVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, nr int)
 
 //go:noescape
-func packB64(dst, src *float32, ldb, kc int)
+func packB64(dst, src *float32, ldb, kc, np int)
 
 //go:noescape
 func packBT64(dst, src *float32, ldb, kc int)
@@ -33,10 +33,10 @@ func kernAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, 
 func archImpl(p cpufeat.Path) *impl {
 	switch p {
 	case cpufeat.AVX512:
-		return &impl{path: p, mr: 6, nr: 64, kc: 384, nc: 320, mcL3: 1536,
+		return &impl{path: p, mr: 6, nr: 64, kc: 384, nc: 320, mcL3: 4096,
 			partial: true, kern: kernAVX512, packB64: true, small: 64 * 64 * 64}
 	case cpufeat.AVX2:
-		return &impl{path: p, mr: 6, nr: 16, kc: 256, nc: 512, mcL3: 1536,
+		return &impl{path: p, mr: 6, nr: 16, kc: 256, nc: 512, mcL3: 4096,
 			kern: kernAVX2, small: 64 * 64 * 64}
 	}
 	return nil

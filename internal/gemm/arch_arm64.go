@@ -17,11 +17,11 @@ func kernNEON(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, 
 // parts and under the 1 MiB L2 of common arm64 servers.
 func archImpl(p cpufeat.Path) *impl {
 	if p == cpufeat.NEON {
-		return &impl{path: p, mr: 8, nr: 12, kc: 512, nc: 480, mcL3: 1536,
+		return &impl{path: p, mr: 8, nr: 12, kc: 512, nc: 480, mcL3: 4096,
 			kern: kernNEON, small: 64 * 64 * 64}
 	}
 	return nil
 }
 
-func packB64(dst, src *float32, ldb, kc int)  { panic("gemm: packB64 is amd64-only") }
-func packBT64(dst, src *float32, ldb, kc int) { panic("gemm: packBT64 is amd64-only") }
+func packB64(dst, src *float32, ldb, kc, np int) { panic("gemm: packB64 is amd64-only") }
+func packBT64(dst, src *float32, ldb, kc int)    { panic("gemm: packBT64 is amd64-only") }

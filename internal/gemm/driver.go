@@ -95,17 +95,15 @@ type job struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 
-	phase      int
-	i0, mc     int // current chunk of rows
-	p0, kc     int // current K slice
-	load       int // 0 on the first K slice when beta = 0
-	betaK      float32
-	packParts  int
-	pm, pn     int // compute grid over (A panels, B panels)
-	apack      []float32
-	bpack      [][]float32 // one per compute part
-	tiles      [][]float32 // edge tiles for kernels without partial support
-	threadsUse int
+	phase   int
+	i0, mc  int // current chunk of rows
+	mPanels int // A micro-panels in the chunk
+	kslices int // K is cut into kslices near-equal slices of at most kc
+	kcMax   int
+	pm, pn  int // compute grid over (A panels, B panels)
+	apack   []float32
+	bpack   [][]float32 // one per compute part
+	tiles   [][]float32 // edge tiles for kernels without partial support
 }
 
 func grow(buf []float32, n int) []float32 {
@@ -115,6 +113,18 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
+// slice returns the start and length of K slice s.
+func (j *job) slice(s int) (p0, kc int) {
+	p0 = s * j.k / j.kslices
+	return p0, (s+1)*j.k/j.kslices - p0
+}
+
+// apackBudget bounds the shared packed A (floats) of one chunk of rows.
+const apackBudget = 1 << 22
+
+// run does the call in chunks of rows. Per chunk, all K slices of op(A) are
+// packed first (one parallel phase), then every part computes its block of
+// C over all K slices on its own (a second phase): two barriers per chunk.
 func (j *job) run() {
 	im := j.im
 	threads := parallel.Threads()
@@ -122,50 +132,44 @@ func (j *job) run() {
 		threads = 1
 	}
 	nPanels := (j.n + im.nr - 1) / im.nr
-	kslices := (j.k + im.kc - 1) / im.kc
-	kcMax := (j.k + kslices - 1) / kslices
-	for j.i0 = 0; j.i0 < j.m; j.i0 += im.mcL3 {
-		j.mc = min(im.mcL3, j.m-j.i0)
-		mPanels := (j.mc + im.mr - 1) / im.mr
-		j.grid(threads, mPanels, nPanels)
+	j.kslices = (j.k + im.kc - 1) / im.kc
+	j.kcMax = (j.k + j.kslices - 1) / j.kslices
+	// Rows per chunk: at most mcL3 and the A budget, balanced over chunks.
+	mcMax := max(im.mr, min(im.mcL3, apackBudget/j.k)/im.mr*im.mr)
+	chunks := (j.m + mcMax - 1) / mcMax
+	mcStep := ((j.m+chunks-1)/chunks + im.mr - 1) / im.mr * im.mr
+	for j.i0 = 0; j.i0 < j.m; j.i0 += mcStep {
+		j.mc = min(mcStep, j.m-j.i0)
+		j.mPanels = (j.mc + im.mr - 1) / im.mr
+		j.grid(threads, j.mPanels, nPanels)
 		parts := j.pm * j.pn
-		j.apack = grow(j.apack, mPanels*im.mr*kcMax)
+		j.apack = grow(j.apack, j.kslices*j.mPanels*im.mr*j.kcMax)
 		for len(j.bpack) < parts {
 			j.bpack = append(j.bpack, nil)
 			j.tiles = append(j.tiles, nil)
 		}
 		for p := range parts {
-			j.bpack[p] = grow(j.bpack[p], im.nc*kcMax)
+			j.bpack[p] = grow(j.bpack[p], im.nc*j.kcMax)
 			if !im.partial {
 				j.tiles[p] = grow(j.tiles[p], im.mr*im.nr)
 			}
 		}
-		for s := range kslices {
-			j.p0 = s * j.k / kslices
-			j.kc = (s+1)*j.k/kslices - j.p0
-			j.betaK, j.load = j.beta, 1
-			if s > 0 {
-				j.betaK = 1
-			} else if j.beta == 0 {
-				j.load = 0
-			}
-			// Pack A on all threads unless it is small.
-			j.phase = phasePackA
-			j.packParts = 1
-			if threads > 1 && mPanels*im.mr*j.kc >= 1<<15 {
-				j.packParts = min(threads, mPanels)
-			}
-			parallel.Run(j, j.packParts)
-			j.phase = phaseCompute
-			parallel.Run(j, parts)
+		j.phase = phasePackA
+		packParts := 1
+		if threads > 1 && j.mPanels*im.mr*j.k >= 1<<15 {
+			packParts = min(threads, j.mPanels*j.kslices)
 		}
+		parallel.Run(j, packParts)
+		j.phase = phaseCompute
+		parallel.Run(j, parts)
 	}
 }
 
 // grid splits the output of a chunk into pm×pn parts. Splitting along N costs
 // nothing extra (each part packs its own B columns); splitting along M makes
 // each M part repack the B block, so it is used only when N is too narrow.
-// More parts than threads lets fast threads take over work from slow ones.
+// More parts than threads lets fast threads take over work from slow ones
+// (this machine's cores are shared).
 func (j *job) grid(threads, mPanels, nPanels int) {
 	if threads <= 1 {
 		j.pm, j.pn = 1, 1
@@ -179,49 +183,59 @@ func (j *job) grid(threads, mPanels, nPanels int) {
 	}
 }
 
+// apanel returns A micro-panel q of K slice s.
+func (j *job) apanel(s, q, kc int) []float32 {
+	off := (s*j.mPanels + q) * j.im.mr * j.kcMax
+	return j.apack[off : off+j.im.mr*kc]
+}
+
 // Run implements parallel.Task.
 func (j *job) Run(part, parts int) {
 	im := j.im
-	mPanels := (j.mc + im.mr - 1) / im.mr
 	if j.phase == phasePackA {
-		lo, hi := parallel.Split(mPanels, part, parts, 1)
-		for q := lo; q < hi; q++ {
+		lo, hi := parallel.Split(j.mPanels*j.kslices, part, parts, 1)
+		for x := lo; x < hi; x++ {
+			s, q := x/j.mPanels, x%j.mPanels
+			p0, kc := j.slice(s)
 			row := j.i0 + q*im.mr
-			dst := j.apack[q*im.mr*j.kc : (q+1)*im.mr*j.kc]
-			packA(dst, j.a, j.lda, j.transA, row, min(im.mr, j.m-row), im.mr, j.p0, j.kc)
+			packA(j.apanel(s, q, kc), j.a, j.lda, j.transA, row, min(im.mr, j.m-row), im.mr, p0, kc)
 		}
 		return
 	}
 	pi, pj := part/j.pn, part%j.pn
-	qlo, qhi := parallel.Split(mPanels, pi, j.pm, 1)
+	qlo, qhi := parallel.Split(j.mPanels, pi, j.pm, 1)
 	nPanels := (j.n + im.nr - 1) / im.nr
 	jlo, jhi := parallel.Split(nPanels, pj, j.pn, 1)
 	bp := j.bpack[part]
 	panelsPerBlock := im.nc / im.nr
 	for jb := jlo; jb < jhi; jb += panelsPerBlock {
 		je := min(jhi, jb+panelsPerBlock)
-		// pack B panels [jb, je)
-		for q := jb; q < je; q++ {
-			col := q * im.nr
-			dst := bp[(q-jb)*im.nr*j.kc : (q-jb+1)*im.nr*j.kc]
-			im.packB(dst, j.b, j.ldb, j.transB, col, min(im.nr, j.n-col), j.p0, j.kc)
-		}
-		for q := qlo; q < qhi; q++ {
-			row := j.i0 + q*im.mr
-			mr := min(im.mr, j.m-row)
-			ap := &j.apack[q*im.mr*j.kc]
-			for jq := jb; jq < je; jq++ {
-				col := jq * im.nr
-				nr := min(im.nr, j.n-col)
-				bpp := &bp[(jq-jb)*im.nr*j.kc]
-				cp := &j.c[row*j.ldc+col]
-				if im.partial || (mr == im.mr && nr == im.nr) {
-					im.kern(j.kc, ap, bpp, cp, j.ldc, j.alpha, j.betaK, j.load, mr, nr)
-					continue
+		for s := range j.kslices {
+			p0, kc := j.slice(s)
+			betaK, load := j.beta, 1
+			if s > 0 {
+				betaK = 1
+			} else if j.beta == 0 {
+				load = 0
+			}
+			im.packBBlock(bp, j.b, j.ldb, j.transB, jb, je, j.n, p0, kc)
+			for q := qlo; q < qhi; q++ {
+				row := j.i0 + q*im.mr
+				mr := min(im.mr, j.m-row)
+				ap := &j.apanel(s, q, kc)[0]
+				for jq := jb; jq < je; jq++ {
+					col := jq * im.nr
+					nr := min(im.nr, j.n-col)
+					bpp := &bp[(jq-jb)*im.nr*kc]
+					cp := &j.c[row*j.ldc+col]
+					if im.partial || (mr == im.mr && nr == im.nr) {
+						im.kern(kc, ap, bpp, cp, j.ldc, j.alpha, betaK, load, mr, nr)
+						continue
+					}
+					t := j.tiles[part]
+					im.kern(kc, ap, bpp, &t[0], im.nr, 1, 0, 0, im.mr, im.nr)
+					mergeTile(t, im.nr, j.c[row*j.ldc+col:], j.ldc, mr, nr, j.alpha, betaK, load)
 				}
-				t := j.tiles[part]
-				im.kern(j.kc, ap, bpp, &t[0], im.nr, 1, 0, 0, im.mr, im.nr)
-				mergeTile(t, im.nr, j.c[row*j.ldc+col:], j.ldc, mr, nr, j.alpha, j.betaK, j.load)
 			}
 		}
 	}
@@ -247,23 +261,37 @@ func mergeTile(t []float32, ldt int, c []float32, ldc, mr, nr int, alpha, beta f
 // ptr returns &x[0] for the kernels.
 func ptr(x []float32) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(x))) }
 
-func (im *impl) packB(dst, b []float32, ldb int, trans bool, col, cols, p0, kc int) {
-	if im.packB64 && cols == 64 {
-		if !trans {
-			_ = b[(p0+kc-1)*ldb+col+63] // bounds: the last element read
-			packB64(ptr(dst[:kc*64]), &b[p0*ldb+col], ldb, kc)
-			return
+// packBBlock packs B panels [jb, je) of K slice (p0, kc) into dst, panel
+// q-jb at (q-jb)·nr·kc.
+func (im *impl) packBBlock(dst, b []float32, ldb int, trans bool, jb, je, n, p0, kc int) {
+	if im.packB64 {
+		full := min(je, n/64) // panels with all 64 columns
+		if !trans && full > jb {
+			np := full - jb
+			_ = b[(p0+kc-1)*ldb+full*64-1] // bounds: the last element read
+			_ = dst[np*64*kc-1]
+			packB64(ptr(dst), &b[p0*ldb+jb*64], ldb, kc, np)
+			jb = full
+			dst = dst[np*64*kc:]
 		}
-		if k16 := kc &^ 15; k16 > 0 {
-			_ = b[(col+63)*ldb+p0+k16-1]
-			packBT64(ptr(dst[:kc*64]), &b[col*ldb+p0], ldb, k16)
-			if k16 < kc {
-				packBTail(dst[k16*64:], b, ldb, col, p0+k16, kc-k16)
+		if trans && kc >= 16 {
+			k16 := kc &^ 15
+			for ; jb < full; jb++ {
+				col := jb * 64
+				_ = b[(col+63)*ldb+p0+k16-1]
+				d := dst[:64*kc]
+				packBT64(ptr(d), &b[col*ldb+p0], ldb, k16)
+				if k16 < kc {
+					packBTail(d[k16*64:], b, ldb, col, p0+k16, kc-k16)
+				}
+				dst = dst[64*kc:]
 			}
-			return
 		}
 	}
-	packB(dst, b, ldb, trans, col, cols, im.nr, p0, kc)
+	for q := jb; q < je; q++ {
+		col := q * im.nr
+		packB(dst[(q-jb)*im.nr*kc:(q-jb+1)*im.nr*kc], b, ldb, trans, col, min(im.nr, n-col), im.nr, p0, kc)
+	}
 }
 
 // packBTail packs the last kc < 16 rows of a transposed 64-column panel.

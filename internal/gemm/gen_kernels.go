@@ -337,33 +337,54 @@ func neon() []byte {
 
 // packAVX512 emits the B packing routines for 64-column panels:
 //
-//	func packB64(dst, src *float32, ldb, kc int)   // dst[p·64+j] = src[p·ldb+j]
+//	func packB64(dst, src *float32, ldb, kc, np int) // panel q: dst[q·kc·64+p·64+j] = src[p·ldb+q·64+j]
 //	func packBT64(dst, src *float32, ldb, kc int)  // dst[p·64+j] = src[j·ldb+p], kc%16 == 0
 //
 // packBT64 transposes 16×16 blocks in registers: unpack pairs of rows
 // (ps, then pd), then exchange 128-bit lanes twice with VSHUFF32X4.
 func packAVX512() []byte {
 	var w asm
-	w.WriteString("\n// func packB64(dst, src *float32, ldb, kc int)\n")
-	w.WriteString("TEXT ·packB64(SB), NOSPLIT, $0-32\n")
+	// packB64 walks B row by row across all np panels of the block, so
+	// each row of B is read as one contiguous run (the prefetchers follow
+	// it), and prefetches the row two ahead.
+	w.WriteString("\n// func packB64(dst, src *float32, ldb, kc, np int)\n")
+	w.WriteString("TEXT ·packB64(SB), NOSPLIT, $0-40\n")
 	w.l("MOVQ dst+0(FP), DI")
 	w.l("MOVQ src+8(FP), SI")
 	w.l("MOVQ ldb+16(FP), DX")
 	w.l("SHLQ $2, DX")
 	w.l("MOVQ kc+24(FP), CX")
+	w.l("MOVQ np+32(FP), R12")
+	w.l("MOVQ CX, R13")
+	w.l("SHLQ $8, R13")         // panel stride in bytes: kc·64·4
+	w.l("LEAQ (SI)(DX*2), R14") // prefetch pointer: two rows ahead
 	w.l("TESTQ CX, CX")
 	w.l("JZ pbdone")
-	w.label("pbloop")
+	w.label("pbrow")
+	w.l("MOVQ SI, R8")
+	w.l("MOVQ DI, R9")
+	w.l("MOVQ R14, R10")
+	w.l("MOVQ R12, BX")
+	w.label("pbpanel")
 	for v := range 4 {
-		w.l("VMOVUPS %d(SI), Z%d", 64*v, v)
+		w.l("PREFETCHT0 %d(R10)", 64*v)
 	}
 	for v := range 4 {
-		w.l("VMOVUPS Z%d, %d(DI)", v, 64*v)
+		w.l("VMOVUPS %d(R8), Z%d", 64*v, v)
 	}
+	for v := range 4 {
+		w.l("VMOVUPS Z%d, %d(R9)", v, 64*v)
+	}
+	w.l("ADDQ $256, R8")
+	w.l("ADDQ $256, R10")
+	w.l("ADDQ R13, R9")
+	w.l("DECQ BX")
+	w.l("JNZ pbpanel")
 	w.l("ADDQ DX, SI")
+	w.l("ADDQ DX, R14")
 	w.l("ADDQ $256, DI")
 	w.l("DECQ CX")
-	w.l("JNZ pbloop")
+	w.l("JNZ pbrow")
 	w.label("pbdone")
 	w.l("VZEROUPPER")
 	w.l("RET")

@@ -13,7 +13,7 @@ func implFor(p cpufeat.Path) (*impl, error) {
 	case cpufeat.Accelerate:
 		return accelerateImpl()
 	case cpufeat.Generic:
-		return &impl{path: p, mr: genericMR, nr: genericNR, kc: 256, nc: 256, mcL3: 1536,
+		return &impl{path: p, mr: genericMR, nr: genericNR, kc: 256, nc: 256, mcL3: 4096,
 			partial: true, kern: kernGeneric, small: 48 * 48 * 48}, nil
 	}
 	if im := archImpl(p); im != nil {
