@@ -27,6 +27,9 @@ type GEMMConfig struct {
 	Threads int      // worker threads (and GOMAXPROCS); 0 keeps the current count
 	Repeat  int      // timed samples per row after a warm-up; 0 means 5
 	JSON    bool     // one JSON object per row instead of a table
+	// Paths limits the ingot kernel paths timed; empty means every
+	// available one (the generic path takes seconds per call at 2048³).
+	Paths []cpufeat.Path
 }
 
 // GEMMRow is one measured (implementation, shape) pair.
@@ -95,6 +98,11 @@ func RunGEMM(w io.Writer, cfg GEMMConfig) ([]GEMMRow, error) {
 			return nil, fmt.Errorf("bench: size %dx%dx%d: dimensions must be positive", s[0], s[1], s[2])
 		}
 	}
+	for _, p := range cfg.Paths {
+		if !cpufeat.Has(p) {
+			return nil, fmt.Errorf("bench: kernel path %q is not available on this CPU (available: %v)", p, cpufeat.Available())
+		}
+	}
 	repeat := cmp0(cfg.Repeat, 5)
 	if cfg.Threads > 0 {
 		oldT, oldP := parallel.Threads(), runtime.GOMAXPROCS(cfg.Threads)
@@ -129,6 +137,9 @@ func RunGEMM(w io.Writer, cfg GEMMConfig) ([]GEMMRow, error) {
 		c := make([]float32, m*n)
 		var group []GEMMRow
 		for _, p := range cpufeat.Available() {
+			if len(cfg.Paths) > 0 && !slices.Contains(cfg.Paths, p) {
+				continue
+			}
 			if err := gemm.SetPath(p); err != nil {
 				continue // e.g. Accelerate listed but not loadable
 			}

@@ -59,10 +59,11 @@ func TestRunGEMMTableAndJSON(t *testing.T) {
 	assert.Contains(t, out, "gonum")
 
 	buf.Reset()
-	rows, err = RunGEMM(&buf, GEMMConfig{Sizes: sizes[:1], Repeat: 1, JSON: true})
+	rows, err = RunGEMM(&buf, GEMMConfig{Sizes: sizes[:1], Repeat: 1, JSON: true, Paths: []cpufeat.Path{cpufeat.Generic}})
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	require.Len(t, lines, len(rows))
+	require.Len(t, rows, 2) // generic + gonum
 	for _, l := range lines {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
@@ -77,4 +78,6 @@ func TestRunGEMMBadConfig(t *testing.T) {
 	assert.ErrorContains(t, err, "dimensions must be positive")
 	_, err = RunGEMM(&bytes.Buffer{}, GEMMConfig{Repeat: -1})
 	assert.ErrorContains(t, err, "must not be negative")
+	_, err = RunGEMM(&bytes.Buffer{}, GEMMConfig{Paths: []cpufeat.Path{"vax"}})
+	assert.ErrorContains(t, err, `kernel path "vax" is not available`)
 }
