@@ -30,14 +30,13 @@ func (m *GRU) Config() RNNConfig { return m.stack.cfg }
 // state and returns the last layer's outputs.
 func (m *GRU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	y, hn := m.ForwardState(x, nil)
-	if !y.RequiresGrad() {
-		hn.Release()
-	}
+	hn.Release() // unused
 	return y
 }
 
 // ForwardState runs x from h0 ([L,B,H], nil for zeros) and returns the
-// outputs and h_n [L,B,H], views of one recorded result.
+// outputs and h_n [L,B,H], views of one recorded result (Release what you
+// do not use, as for LSTM.ForwardState).
 func (m *GRU) ForwardState(x, h0 *tensor.Tensor) (y, hn *tensor.Tensor) {
 	y, hn, _ = m.stack.run(x, h0, nil)
 	return y, hn
@@ -64,9 +63,7 @@ func (m *GRUCell) Forward(x, h *tensor.Tensor) *tensor.Tensor {
 	}
 	x3, h0 := cellSeq(x), cellState(h)
 	y, hn, _ := m.stack.run(x3, h0, nil)
-	if !y.RequiresGrad() {
-		y.Release()
-	}
+	y.Release() // unused
 	out := hn.Reshape(x.Dim(0), m.stack.cfg.HiddenSize)
 	if !hn.RequiresGrad() {
 		hn.Release()

@@ -49,16 +49,16 @@ func (m *LSTM) Config() RNNConfig { return m.stack.cfg }
 // state and returns the last layer's outputs [T,B,H] (or [B,T,H]).
 func (m *LSTM) Forward(x *tensor.Tensor) *tensor.Tensor {
 	y, s := m.ForwardState(x, LSTMState{})
-	if !y.RequiresGrad() {
-		s.H.Release()
-		s.C.Release()
-	}
+	s.H.Release() // unused slices of the result: nothing depends on them
+	s.C.Release()
 	return y
 }
 
 // ForwardState runs x from state s (each part [L,B,H], nil for zeros) and
 // returns the outputs and the final state (h_n, c_n), all views of one
-// recorded result. A batch-first y is a transposed view.
+// recorded result. A batch-first y is a transposed view. Release the parts
+// you do not use (or Detach and Release them, to carry the state into the
+// next chunk) so that ReleaseGraph can return the result's memory.
 func (m *LSTM) ForwardState(x *tensor.Tensor, s LSTMState) (*tensor.Tensor, LSTMState) {
 	y, h, c := m.stack.run(x, s.H, s.C)
 	return y, LSTMState{H: h, C: c}
@@ -88,9 +88,8 @@ func (m *LSTMCell) Forward(x *tensor.Tensor, s LSTMState) LSTMState {
 	x3 := cellSeq(x)
 	h0, c0 := cellState(s.H), cellState(s.C)
 	y, h, c := m.stack.run(x3, h0, c0)
-	if !y.RequiresGrad() {
-		y.Release()
-	}
+	y.Release() // unused
+
 	B, H := x.Dim(0), m.stack.cfg.HiddenSize
 	out := LSTMState{H: h.Reshape(B, H), C: c.Reshape(B, H)}
 	if !h.RequiresGrad() {

@@ -19,9 +19,11 @@ import (
 // dGatesᵀ·X over T·B rows, dW_hh likewise against the shifted outputs),
 // the bias gradients as column sums.
 //
-// The node's single output packs [y (T·B·H) | h_n (L·B·H) | c_n (L·B·H)];
-// the tensors returned to the caller are views of it, so gradients reaching
-// any of them flow back through the one node. Saved activations are freed
+// The node's single output packs [y; h_n; c_n] as a [T+2L, B, H] tensor;
+// the tensors returned to the caller are slices of it, so gradients
+// reaching any of them flow back through the one node. A caller that does
+// not use one of them should Release it, so that the step's memory goes
+// back to the allocator when the graph is released. Saved activations are freed
 // after the backward pass (a second Backward through the same forward
 // panics), or never taken when nothing requires gradients.
 
@@ -210,11 +212,11 @@ func (s *rnnStack) run(x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 	}
 
 	TBH, LBH, BH := T*B*H, L*B*H, B*H
-	nOut := TBH + LBH
+	rows := T + L // z is [y; h_n; c_n] stacked along the first axis
 	if s.kind == rnnLSTM {
-		nOut += LBH
+		rows += L
 	}
-	z := tensor.Empty(d, tensor.Float32, nOut)
+	z := tensor.Empty(d, tensor.Float32, rows, B, H)
 
 	var xin *tensor.Tensor
 	if cfg.BatchFirst {
@@ -338,31 +340,23 @@ func (s *rnnStack) run(x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 		release()
 	}
 
-	// The caller's views of the packed output. When the output is
-	// recorded, the intermediate views are nodes of the graph and must stay
-	// (ReleaseGraph frees them); otherwise only the returned views keep z.
-	drop := func(t *tensor.Tensor) {
-		if !grad {
-			t.Release()
-		}
-	}
-	yv := z.Slice(0, 0, TBH)
-	y = yv.Reshape(T, B, H)
-	drop(yv)
+	// The caller's views of the packed output: one recorded Slice each, so
+	// a view nobody uses can be released without touching the others.
+	y = z.Slice(0, 0, T)
 	if cfg.BatchFirst {
 		yt := y.Transpose(0, 1)
-		drop(y)
+		if !grad {
+			y.Release()
+		}
 		y = yt
 	}
-	hv := z.Slice(0, TBH, TBH+LBH)
-	hn = hv.Reshape(L, B, H)
-	drop(hv)
+	hn = z.Slice(0, T, T+L)
 	if s.kind == rnnLSTM {
-		cv := z.Slice(0, TBH+LBH, TBH+2*LBH)
-		cn = cv.Reshape(L, B, H)
-		drop(cv)
+		cn = z.Slice(0, T+L, T+2*L)
 	}
-	drop(z)
+	if !grad {
+		z.Release() // the views hold the storage
+	}
 	return y, hn, cn
 }
 

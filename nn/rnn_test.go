@@ -435,3 +435,99 @@ func TestRNNFiniteDifferences(t *testing.T) {
 		})
 	}
 }
+
+// TestRNNReusesMemory checks that training steps in steady state take no
+// fresh buffers from the device: the layer frees its saved activations
+// after backward and its result is released with the graph.
+func TestRNNReusesMemory(t *testing.T) {
+	d := tensor.CPU()
+	for _, kind := range []rnnKind{rnnLSTM, rnnGRU} {
+		t.Run(kind.String(), func(t *testing.T) {
+			m := rnnCase{kind: kind, layers: 2, batchFirst: true}.build(d, 3, 4, 8)
+			r := rand.New(rand.NewPCG(1, 1))
+			x := randT(r, d, 1, 3, 5, 4).SetRequiresGrad(true)
+			h0 := randT(r, d, 1, 2, 3, 8)
+			step := func() {
+				y, hn, cn := m.run(x, h0, nil)
+				hn.Release()
+				if cn != nil {
+					cn.Release()
+				}
+				loss := tensor.Sum(tensor.Mul(y, y), false)
+				loss.Backward()
+				loss.ReleaseGraph()
+				ZeroGrad(m)
+				x.ZeroGrad()
+			}
+			step()
+			step()
+			before := d.Allocator().Stats()
+			for range 3 {
+				step()
+			}
+			after := d.Allocator().Stats()
+			require.Equal(t, before.Fresh, after.Fresh, "fresh device buffers in steady state")
+			require.Equal(t, before.InUse, after.InUse, "bytes still in use after the steps")
+		})
+	}
+}
+
+// TestRNNBackwardTwicePanics: the saved activations are freed by the first
+// backward pass, as in PyTorch without retain_graph.
+func TestRNNBackwardTwicePanics(t *testing.T) {
+	d := tensor.CPU()
+	m := NewLSTM(d, tensor.NewRNG(1), RNNConfig{InputSize: 2, HiddenSize: 3})
+	x := tensor.Ones(d, 2, 1, 2)
+	y := m.Forward(x)
+	loss := tensor.Sum(y, false)
+	loss.Backward()
+	require.PanicsWithValue(t, "nn.LSTM: backward through the same forward pass twice (its saved activations were freed)",
+		func() { loss.Backward() })
+}
+
+func TestRNNBadInputsPanic(t *testing.T) {
+	d := tensor.CPU()
+	m := NewLSTM(d, tensor.NewRNG(1), RNNConfig{InputSize: 2, HiddenSize: 3, NumLayers: 2})
+	require.PanicsWithValue(t, "nn.LSTM: input float32[4 1 3]@cpu, want float32 [T B 2] (or [B T 2] batch-first)",
+		func() { m.Forward(tensor.Ones(d, 4, 1, 3)) })
+	require.PanicsWithValue(t, "nn.LSTM: initial state float32[1 1 3]@cpu, want float32 [2 1 3] on cpu",
+		func() { m.ForwardState(tensor.Ones(d, 4, 1, 2), LSTMState{H: tensor.Ones(d, 1, 1, 3)}) })
+	require.Panics(t, func() { NewGRU(d, tensor.NewRNG(1), RNNConfig{InputSize: 0, HiddenSize: 3}) })
+	require.PanicsWithValue(t, "nn.GRUCell: input float32[3]@cpu, want [B 2]",
+		func() { NewGRUCell(d, tensor.NewRNG(1), 2, 3, true).Forward(tensor.Ones(d, 3), nil) })
+}
+
+// TestRNNInit checks PyTorch's parameter names, shapes and the
+// U(−1/√H, 1/√H) initialisation, and that the same seed gives the same
+// weights.
+func TestRNNInit(t *testing.T) {
+	d := tensor.CPU()
+	m := NewLSTM(d, tensor.NewRNG(5), RNNConfig{InputSize: 7, HiddenSize: 16, NumLayers: 2})
+	want := []struct {
+		name  string
+		shape []int
+	}{
+		{"weight_ih_l0", []int{64, 7}}, {"weight_hh_l0", []int{64, 16}}, {"bias_ih_l0", []int{64}}, {"bias_hh_l0", []int{64}},
+		{"weight_ih_l1", []int{64, 16}}, {"weight_hh_l1", []int{64, 16}}, {"bias_ih_l1", []int{64}}, {"bias_hh_l1", []int{64}},
+	}
+	ps := m.Params()
+	require.Len(t, ps, len(want))
+	for i, p := range ps {
+		require.Equal(t, want[i].name, p.Name)
+		require.Equal(t, want[i].shape, p.T.Shape())
+		require.True(t, p.Trainable)
+		lo, hi := float32(1), float32(-1)
+		for _, v := range p.T.Float32s() {
+			require.True(t, v >= -0.25 && v < 0.25, "%s value %v outside U(-1/4, 1/4)", p.Name, v)
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		require.Less(t, lo, float32(-0.2), "%s does not cover the range", p.Name)
+		require.Greater(t, hi, float32(0.2), "%s does not cover the range", p.Name)
+	}
+	m2 := NewLSTM(d, tensor.NewRNG(5), RNNConfig{InputSize: 7, HiddenSize: 16, NumLayers: 2})
+	require.Equal(t, ps[3].T.Float32s(), m2.Params()[3].T.Float32s())
+	g := NewGRU(d, tensor.NewRNG(5), RNNConfig{InputSize: 7, HiddenSize: 16, NoBias: true})
+	require.Len(t, g.Params(), 2)
+	require.Equal(t, []int{48, 7}, g.Params()[0].T.Shape())
+	require.Equal(t, 48*7+48*16, NumParams(g))
+}
