@@ -2,7 +2,7 @@ package nn
 
 import (
 	"fmt"
-	"sync"
+	_ "unsafe" // go:linkname
 
 	"github.com/ingotml/ingot/nn/kernels"
 	"github.com/ingotml/ingot/tensor"
@@ -50,42 +50,91 @@ func (c ConvConfig) normalized(op string, transposed bool) ConvConfig {
 }
 
 // Convolutions run as im2col/col2im device kernels plus one GEMM
-// (tensor.MatMul) per layer call: the column matrix folds the batch into
-// its columns, (C·KH·KW) × (N·OH·OW), so the whole batch is one large
-// matrix product that the device's GEMM runs efficiently.
+// (tensor.MatMul) per call: the column matrix folds the batch into its
+// columns, (C·KH·KW) × (N·OH·OW), so the whole batch is one large matrix
+// product. Conv2d is im2col then W·cols; its input gradient is col2im of
+// Wᵀ·g. ConvTranspose2d is cols = Wᵀ·x then col2im; its input gradient
+// goes through im2col of g. The GEMMs' gradients come from tensor.MatMul.
+
+// convRecord attaches backward to out as one autograd node. Package tensor
+// records its own ops this way but exports no custom-op API yet; until it
+// does (requested: tensor.Record with this signature, as for the recurrent
+// layers' rnnRecord), the convolutions reach its recorder by linkname.
+// backward must not record a graph: it computes on tensors that do not
+// require gradients.
 //
-// Gradients: package tensor does not (yet) let other packages record an op
-// with a custom backward, so when the input of im2col (Conv2d's input) or
-// of col2im (ConvTranspose2d's columns, i.e. whenever its input or weight
-// needs gradients) must be recorded, the same linear map is expressed as a
-// recorded tensor.Gather over a table of channels-last pixel rows (plus
-// one zero row for the padding) through an index map cached per geometry.
-// Gather's backward, a deterministic scatter-add, is then exactly col2im
-// (respectively im2col). Inference, and a Conv2d whose input needs no
-// gradient (a first layer), always take the kernel path. Both paths are
-// tested against a float64 reference and against PyTorch. With a custom-op
-// hook in tensor, the recorded path would become the kernels too.
-
-// convIndex caches the int32 index map of a geometry on a device.
-type convIndex struct {
-	mu  sync.Mutex
-	key kernels.ConvGeom
-	dev tensor.Device
-	idx *tensor.Tensor
-}
-
-func (c *convIndex) get(d tensor.Device, g kernels.ConvGeom, build func() ([]int32, []int)) *tensor.Tensor {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.idx == nil || c.key != g || c.dev != d {
-		v, shape := build()
-		c.idx = tensor.FromInt32(d, v, shape...)
-		c.key, c.dev = g, d
-	}
-	return c.idx
-}
+//go:linkname convRecord github.com/ingotml/ingot/tensor.record
+func convRecord(out *tensor.Tensor, op string, inputs []*tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor)
 
 func kview(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
+
+// im2col returns the [C·KH·KW, N·OH·OW] column matrix of x (contiguous
+// NCHW), recorded when x requires gradients (backward: col2im).
+func im2col(x *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
+	d := x.Device()
+	cols := tensor.Empty(d, tensor.Float32, g.ColRows(), g.ColCols())
+	kernels.Im2colKernel.Run(d, kernels.Im2colParams{Cols: kview(cols), X: kview(x), Geom: g})
+	if x.RequiresGrad() {
+		convRecord(cols, "Im2col", []*tensor.Tensor{x}, func(gc *tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{col2imRaw(gc, g)}
+		})
+	}
+	return cols
+}
+
+// col2im returns the [N, C, H, W] image summed from a column matrix,
+// recorded when cols requires gradients (backward: im2col).
+func col2im(cols *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
+	y := col2imRaw(cols, g)
+	if cols.RequiresGrad() {
+		convRecord(y, "Col2im", []*tensor.Tensor{cols}, func(gy *tensor.Tensor) []*tensor.Tensor {
+			gc := gy.Contiguous()
+			out := tensor.Empty(gc.Device(), tensor.Float32, g.ColRows(), g.ColCols())
+			kernels.Im2colKernel.Run(gc.Device(), kernels.Im2colParams{Cols: kview(out), X: kview(gc), Geom: g})
+			if gc != gy {
+				gc.Release()
+			}
+			return []*tensor.Tensor{out}
+		})
+	}
+	return y
+}
+
+// col2imRaw runs the col2im kernel without recording.
+func col2imRaw(cols *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
+	c := cols.Contiguous()
+	d := c.Device()
+	y := tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
+	kernels.Col2imKernel.Run(d, kernels.Col2imParams{X: kview(y), Cols: kview(c), Geom: g})
+	if c != cols {
+		c.Release() // the recorded node (if any) refers to cols, not c
+	}
+	return y
+}
+
+// addBias adds the per-channel bias (if any) to y [N, out, H, W].
+func addBias(y *tensor.Tensor, bias *Param, o int) *tensor.Tensor {
+	if bias == nil {
+		return y
+	}
+	b := bias.T.Reshape(o, 1, 1)
+	out := tensor.Add(y, b)
+	releaseUnless(out, y, b)
+	return out
+}
+
+// releaseUnless frees the intermediates ts of a computation whose result
+// out needs no gradient. When out is recorded they are left alone: the
+// graph may read them in its backward (a GEMM reads its other operand), and
+// ReleaseGraph frees those it recorded.
+func releaseUnless(out *tensor.Tensor, ts ...*tensor.Tensor) {
+	if out.RequiresGrad() {
+		return
+	}
+	for _, t := range ts {
+		t.Release()
+	}
+}
 
 // Conv2d is PyTorch's nn.Conv2d (groups = 1): weight [out, in, kh, kw],
 // bias [out], over NCHW input.
@@ -94,7 +143,6 @@ type Conv2d struct {
 	Weight *Param
 	Bias   *Param // nil without bias
 	Config ConvConfig
-	index  convIndex
 }
 
 // NewConv2d makes a Conv2d initialised like PyTorch (see init.go).
@@ -130,76 +178,19 @@ func (c *Conv2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 // Forward maps [N, in, H, W] to [N, out, OH, OW].
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g := c.geom(x)
-	d := x.Device()
 	o, ckk, l := c.Config.Out, g.ColRows(), g.OH*g.OW
-	var y *tensor.Tensor
-	if !x.RequiresGrad() {
-		// One GEMM for the batch: [out, C·KH·KW] × [C·KH·KW, N·L].
-		xc := x.Contiguous()
-		cols := tensor.Empty(d, tensor.Float32, ckk, g.N*l)
-		kernels.Im2colKernel.Run(d, kernels.Im2colParams{Cols: kview(cols), X: kview(xc), Geom: g})
-		w := c.Weight.T.Reshape(o, ckk)
-		y2 := tensor.MatMul(w, cols) // [out, N·L]
-		y3 := y2.Reshape(o, g.N, l)
-		y4 := y3.Permute(1, 0, 2)
-		y = y4.Reshape(g.N, o, g.OH, g.OW) // a copy
-		release(xc, x, w, y2, y3, y4)
-		if !y.RequiresGrad() {
-			cols.Release()
-		}
-	} else {
-		// Channels-last gather: cols[(n, l), (kh, kw, c)], then one GEMM
-		// [N·L, KH·KW·C] × [KH·KW·C, out].
-		hw := g.H * g.W
-		rows := x.Permute(0, 2, 3, 1).Reshape(g.N*hw, g.C)
-		table := tensor.Concat(0, rows, tensor.Zeros(d, 1, g.C))
-		idx := c.index.get(d, g, func() ([]int32, []int) { return im2colIndex(g), []int{g.N * l, g.KH * g.KW} })
-		cols := tensor.Gather(table, idx).Reshape(g.N*l, g.KH*g.KW*g.C)
-		w := c.Weight.T.Permute(0, 2, 3, 1).Reshape(o, g.KH*g.KW*g.C)
-		y2 := tensor.MatMul(cols, w.T()) // [N·L, out]
-		y = y2.Reshape(g.N, l, o).Permute(0, 2, 1).Reshape(g.N, o, g.OH, g.OW)
+	xc := x.Contiguous()
+	cols := im2col(xc, g)
+	w := c.Weight.T.Reshape(o, ckk)
+	y2 := tensor.MatMul(w, cols) // [out, N·L]: one GEMM for the batch
+	y3 := y2.Reshape(o, g.N, l)
+	y4 := y3.Permute(1, 0, 2)
+	y := y4.Reshape(g.N, o, g.OH, g.OW) // a copy (a view when N or out is 1)
+	if xc != x {
+		releaseUnless(y, xc)
 	}
-	if c.Bias != nil {
-		y = tensor.Add(y, c.Bias.T.Reshape(o, 1, 1))
-	}
-	return y
-}
-
-// release frees intermediate tensors that no graph records (t != keep).
-func release(t, keep *tensor.Tensor, ts ...*tensor.Tensor) {
-	if t != keep && !t.RequiresGrad() {
-		t.Release()
-	}
-	for _, u := range ts {
-		if !u.RequiresGrad() {
-			u.Release()
-		}
-	}
-}
-
-// im2colIndex maps (n, oh, ow, kh, kw) to the channels-last pixel row
-// n·H·W + ih·W + iw, or to the zero row N·H·W in the padding.
-func im2colIndex(g kernels.ConvGeom) []int32 {
-	zero := int32(g.N * g.H * g.W)
-	idx := make([]int32, 0, g.N*g.OH*g.OW*g.KH*g.KW)
-	for n := range g.N {
-		for oh := range g.OH {
-			for ow := range g.OW {
-				for kh := range g.KH {
-					for kw := range g.KW {
-						ih := oh*g.StrideH - g.PadH + kh*g.DilH
-						iw := ow*g.StrideW - g.PadW + kw*g.DilW
-						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-							idx = append(idx, zero)
-						} else {
-							idx = append(idx, int32((n*g.H+ih)*g.W+iw))
-						}
-					}
-				}
-			}
-		}
-	}
-	return idx
+	releaseUnless(y, cols, w, y2, y3, y4)
+	return addBias(y, c.Bias, o)
 }
 
 // ConvTranspose2d is PyTorch's nn.ConvTranspose2d (groups = 1): weight
@@ -210,7 +201,6 @@ type ConvTranspose2d struct {
 	Weight *Param
 	Bias   *Param
 	Config ConvConfig
-	index  convIndex
 }
 
 // NewConvTranspose2d makes a ConvTranspose2d initialised like PyTorch
@@ -250,74 +240,13 @@ func (c *ConvTranspose2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 // Forward maps [N, in, H, W] to [N, out, OH, OW].
 func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g := c.geom(x)
-	d := x.Device()
 	in, o, kk, l := c.Config.In, c.Config.Out, g.KH*g.KW, g.OH*g.OW
-	var y *tensor.Tensor
-	if !x.RequiresGrad() && !c.Weight.T.RequiresGrad() {
-		// cols [out·KH·KW, N·L] = Wᵀ·x for the whole batch, then col2im.
-		xp := x.Permute(1, 0, 2, 3)
-		xr := xp.Reshape(in, g.N*l) // a copy
-		w := c.Weight.T.Reshape(in, o*kk)
-		wt := w.T()
-		cols := tensor.MatMul(wt, xr)
-		y = tensor.Empty(d, tensor.Float32, g.N, o, g.H, g.W)
-		kernels.Col2imKernel.Run(d, kernels.Col2imParams{X: kview(y), Cols: kview(cols), Geom: g})
-		release(xp, x, xr, w, wt, cols)
-	} else {
-		// cols[(n, l, kh, kw), out] as rows of `out` channels from one
-		// GEMM [N·L, in] × [in, KH·KW·out], summed back per output pixel
-		// by a gather over (kh, kw).
-		xr := x.Permute(0, 2, 3, 1).Reshape(g.N*l, in)
-		w := c.Weight.T.Permute(0, 2, 3, 1).Reshape(in, kk*o)
-		cols := tensor.MatMul(xr, w).Reshape(g.N*l*kk, o)
-		table := tensor.Concat(0, cols, tensor.Zeros(d, 1, o))
-		idx := c.index.get(d, g, func() ([]int32, []int) {
-			v, taps := col2imIndex(g)
-			return v, []int{g.N, g.H * g.W, taps}
-		})
-		sum := tensor.Sum(tensor.Gather(table, idx), false, 2) // [N, OH·OW, out]
-		y = sum.Transpose(1, 2).Reshape(g.N, o, g.H, g.W)
-	}
-	if c.Bias != nil {
-		y = tensor.Add(y, c.Bias.T.Reshape(o, 1, 1))
-	}
-	return y
-}
-
-// col2imIndex lists, for each (n, output pixel), the cols rows
-// ((n·L + window)·KH·KW + kh·KW + kw) that contribute to it, padded with
-// the zero row N·L·KH·KW to the largest count taps (with stride s only
-// about 1/s² of the KH·KW positions contribute, so the gather stays small).
-func col2imIndex(g kernels.ConvGeom) (idx []int32, taps int) {
-	kk, l := g.KH*g.KW, g.OH*g.OW
-	zero := int32(g.N * l * kk)
-	var lists [][]int32
-	var cur []int32
-	for n := range g.N {
-		for h := range g.H {
-			for w := range g.W {
-				cur = cur[:0]
-				for kh := range g.KH {
-					for kw := range g.KW {
-						th, tw := h+g.PadH-kh*g.DilH, w+g.PadW-kw*g.DilW
-						oh, ow := th/g.StrideH, tw/g.StrideW
-						if th >= 0 && tw >= 0 && th%g.StrideH == 0 && tw%g.StrideW == 0 && oh < g.OH && ow < g.OW {
-							cur = append(cur, int32(((n*l+oh*g.OW+ow)*g.KH+kh)*g.KW+kw))
-						}
-					}
-				}
-				taps = max(taps, len(cur))
-				lists = append(lists, append([]int32(nil), cur...))
-			}
-		}
-	}
-	taps = max(taps, 1)
-	idx = make([]int32, 0, len(lists)*taps)
-	for _, li := range lists {
-		idx = append(idx, li...)
-		for range taps - len(li) {
-			idx = append(idx, zero)
-		}
-	}
-	return idx, taps
+	xp := x.Permute(1, 0, 2, 3)
+	xr := xp.Reshape(in, g.N*l) // a copy (a view when N or in is 1)
+	w := c.Weight.T.Reshape(in, o*kk)
+	wt := w.T()
+	cols := tensor.MatMul(wt, xr) // [out·KH·KW, N·L]: one GEMM for the batch
+	y := col2im(cols, g)
+	releaseUnless(y, xp, xr, w, wt, cols)
+	return addBias(y, c.Bias, o)
 }

@@ -159,28 +159,47 @@ func TestConv(t *testing.T) {
 	}
 }
 
-// TestConvInference checks the pure kernel path of ConvTranspose2d (no
-// input or weight gradients: col2im) and of Conv2d against the references.
+// TestConvInference checks the pure kernel paths (no input or weight
+// gradients: nothing recorded) of both layers against the references, and
+// that repeated inference reuses the allocator's buffers (no fresh device
+// memory in steady state).
 func TestConvInference(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	for _, tc := range convConfigs {
-		t.Run(tc.name, func(t *testing.T) {
-			ct := NewConvTranspose2d(cpu, tensor.NewRNG(3), tc.cfg)
-			for _, p := range ct.Params() {
-				require.NoError(t, p.Set(p.T.Detach()))
-				p.T.SetRequiresGrad(false)
-			}
-			x32, x64 := randF(r, tc.n*tc.cfg.In*tc.h*tc.w, -2, 2)
-			x := tensor.FromFloat32(cpu, x32, tc.n, tc.cfg.In, tc.h, tc.w)
-			var bias []float64
-			if ct.Bias != nil {
-				bias = f64(ct.Bias.T.Float32s())
-			}
-			want, _, _ := refConvT2d(x64, f64(ct.Weight.T.Float32s()), bias, tc.n, tc.cfg.In, tc.h, tc.w, tc.cfg)
-			y := ct.Forward(x)
-			require.False(t, y.RequiresGrad())
-			assertClose(t, want, y.Float32s(), 2e-5, 2e-5, "y")
-		})
+	for _, transposed := range []bool{false, true} {
+		for _, tc := range convConfigs {
+			t.Run(fmt.Sprintf("%s/transposed=%v", tc.name, transposed), func(t *testing.T) {
+				cfg := tc.cfg
+				var layer Layer
+				var ref func(x, w, b []float64, n, c, h, wd int, cfg ConvConfig) ([]float64, int, int)
+				if transposed {
+					layer, ref = NewConvTranspose2d(cpu, tensor.NewRNG(3), cfg), refConvT2d
+				} else {
+					cfg.OutputPadding = Size2{}
+					layer, ref = NewConv2d(cpu, tensor.NewRNG(3), cfg), refConv2d
+				}
+				vals := map[string][]float64{}
+				for _, p := range layer.Params() {
+					require.NoError(t, p.Set(p.T.Detach()))
+					p.T.SetRequiresGrad(false)
+					vals[p.Name] = f64(p.T.Float32s())
+				}
+				x32, x64 := randF(r, tc.n*cfg.In*tc.h*tc.w, -2, 2)
+				x := tensor.FromFloat32(cpu, x32, tc.n, cfg.In, tc.h, tc.w)
+				want, _, _ := ref(x64, vals["weight"], vals["bias"], tc.n, cfg.In, tc.h, tc.w, cfg)
+				y := layer.Forward(x)
+				require.False(t, y.RequiresGrad())
+				assertClose(t, want, y.Float32s(), 2e-5, 2e-5, "y")
+				y.Release()
+				alloc := cpu.Allocator()
+				for i := range 3 {
+					fresh := alloc.Stats().Fresh
+					layer.Forward(x).Release()
+					if i > 0 {
+						assert.Equal(t, fresh, alloc.Stats().Fresh, "steady-state inference allocates no new buffers")
+					}
+				}
+			})
+		}
 	}
 }
 
