@@ -52,20 +52,26 @@ type binding struct {
 func view(v tensor.View) binding     { return binding{v.Buf, v.Off} }
 func whole(b *tensor.Buffer) binding { return binding{b, 0} }
 
-// grid is a dispatch size: threadgroups and threads per group.
-type grid struct{ groups, threads driver.Size }
+// grid is a dispatch size: threadgroups and threads per group. A linear
+// grid covers n threads and may use smaller groups when a pipeline allows
+// fewer threads per group.
+type grid struct {
+	groups, threads driver.Size
+	n               int // threads of a linear grid, else 0
+}
 
 // linear covers n threads with 1-D groups of up to 256 threads, spilling
 // into y when there are more than 65535 groups (kernels use flat_id).
-func linear(n int) grid {
-	const tpg = 256
+func linear(n int) grid { return linearGroups(n, 256) }
+
+func linearGroups(n, tpg int) grid {
 	groups := (n + tpg - 1) / tpg
 	x, y := groups, 1
 	if groups > 65535 {
 		x = 65535
 		y = (groups + x - 1) / x
 	}
-	return grid{driver.Size{X: x, Y: y, Z: 1}, driver.Size{X: tpg, Y: 1, Z: 1}}
+	return grid{driver.Size{X: x, Y: y, Z: 1}, driver.Size{X: tpg, Y: 1, Z: 1}, n}
 }
 
 // groupsFor gives each of n outputs its own threadgroup of threads.
@@ -75,7 +81,7 @@ func groupsFor(n, threads int) grid {
 		x = 65535
 		y = (n + x - 1) / x
 	}
-	return grid{driver.Size{X: x, Y: y, Z: 1}, driver.Size{X: threads, Y: 1, Z: 1}}
+	return grid{driver.Size{X: x, Y: y, Z: 1}, driver.Size{X: threads, Y: 1, Z: 1}, 0}
 }
 
 // dispatch queues kernel name with buffer arguments (in [[buffer(i)]]
@@ -112,6 +118,9 @@ func (d *Device) dispatch(name string, g grid, bufs []binding, extra ...[]byte) 
 			if a.Buffer == nil && a.Bytes == nil {
 				disp.Args[i].Buffer = d.status
 			}
+		}
+		if lim := p.MaxTotalThreadsPerThreadgroup(); g.n > 0 && g.threads.X > lim {
+			g = linearGroups(g.n, max(lim/32*32, 32)) // size groups from the pipeline's limit
 		}
 		if t := g.threads.X * g.threads.Y * g.threads.Z; t > p.MaxTotalThreadsPerThreadgroup() {
 			d.err = fmt.Errorf("kernel %s: %d threads per group exceed its limit %d", name, t, p.MaxTotalThreadsPerThreadgroup())
@@ -276,11 +285,11 @@ func gemm(dv tensor.Device, p tensor.GemmParams) {
 		if p.TransB {
 			trans |= 2
 		}
-		g := grid{driver.Size{X: (max(p.M, p.N) + 7) / 8, Y: 1, Z: p.Batch}, driver.Size{X: 256, Y: 1, Z: 1}}
+		g := grid{groups: driver.Size{X: (max(p.M, p.N) + 7) / 8, Y: 1, Z: p.Batch}, threads: driver.Size{X: 256, Y: 1, Z: 1}}
 		d.dispatch("gemv", g, []binding{ab, bb, cb}, a, args{}.i32(trans))
 		return
 	}
-	g := grid{driver.Size{X: (p.N + 63) / 64, Y: (p.M + 63) / 64, Z: p.Batch * splits}, driver.Size{X: 128, Y: 1, Z: 1}}
+	g := grid{groups: driver.Size{X: (p.N + 63) / 64, Y: (p.M + 63) / 64, Z: p.Batch * splits}, threads: driver.Size{X: 128, Y: 1, Z: 1}}
 	if splits == 1 {
 		d.dispatch(name, g, []binding{ab, bb, cb, cb}, a)
 		return

@@ -1,5 +1,7 @@
 // im2col and col2im for convolutions as GEMMs (package nn/kernels: the
-// ConvGeom, Im2colParams and Col2imParams docs define them). One thread per
+// ConvGeom, Im2colParams and Col2imParams docs define them). The column
+// matrix is (C·KH·KW) × (N·OH·OW): the batch is folded into the columns so
+// that one GEMM covers it. One thread per
 // output element; col2im sums its (kh, kw) contributions in order, so it is
 // deterministic without atomics.
 #include "ingot.h"
@@ -26,7 +28,8 @@ kernel void im2col(device float* cols [[buffer(0)]],
     if (i >= g.n * rows * l) {
         return;
     }
-    int col = i % l, r = (i / l) % rows, n = i / (l * rows);
+    int nl = g.n * l;
+    int r = i / nl, n = (i % nl) / l, col = i % l;
     int c = r / (g.kh * g.kw), k = r % (g.kh * g.kw);
     int kh = k / g.kw, kw = k % g.kw;
     int ih = (col / g.ow) * g.stride_h - g.pad_h + kh * g.dil_h;
@@ -50,8 +53,8 @@ kernel void col2im(device float* x [[buffer(0)]],
         return;
     }
     int iw = i % g.w, ih = (i / g.w) % g.h, nc = i / (g.h * g.w);
-    int l = g.oh * g.ow;
-    device const float* base = cols + nc * g.kh * g.kw * l;
+    int n = nc / g.c, c = nc % g.c;
+    int l = g.oh * g.ow, nl = g.n * l;
     float s = 0.0f;
     for (int kh = 0; kh < g.kh; kh++) {
         int th = ih + g.pad_h - kh * g.dil_h;
@@ -64,7 +67,8 @@ kernel void col2im(device float* x [[buffer(0)]],
             if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.ow) {
                 continue;
             }
-            s += base[(kh * g.kw + kw) * l + oh * g.ow + tw / g.stride_w];
+            int r = (c * g.kh + kh) * g.kw + kw;
+            s += cols[r * nl + n * l + oh * g.ow + tw / g.stride_w];
         }
     }
     x[i] = s;
