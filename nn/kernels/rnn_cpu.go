@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"sync"
+
 	"github.com/ingotml/ingot/internal/parallel"
 	"github.com/ingotml/ingot/internal/vmath"
 	"github.com/ingotml/ingot/tensor"
@@ -58,6 +60,27 @@ func rnnSigmoidInPlace(x []float32) { vmath.Sigmoid(x, x) }
 
 func rnnTanhTo(dst, x []float32) { vmath.Tanh(dst, x) }
 
+// rnnScratch hands out per-goroutine scratch rows for the cell kernels.
+var rnnScratch = sync.Pool{New: func() any { return new([]float32) }}
+
+func getScratch(n int) *[]float32 {
+	p := rnnScratch.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// oneMinus sets dst = 1 − x.
+func oneMinus(dst, x []float32) {
+	vmath.Scale(dst, x, -1)
+	vmath.AddConst(dst, dst, 1)
+}
+
+// The cell kernels work row by row (one batch element, H units per gate)
+// with internal/vmath's vector operations, so every step is SIMD.
+
 func cpuLSTMCell(_ tensor.Device, p LSTMCellParams) {
 	H, G := p.Hidden, 4*p.Hidden
 	gates := rnnF32(p.Gates, p.N*G)
@@ -67,25 +90,25 @@ func cpuLSTMCell(_ tensor.Device, p LSTMCellParams) {
 		bih, bhh = rnnF32(p.BiasIH, G), rnnF32(p.BiasHH, G)
 	}
 	rnnForRows(p.N, G, func(lo, hi int) {
+		sp := getScratch(H)
+		defer rnnScratch.Put(sp)
+		t := *sp
 		for b := lo; b < hi; b++ {
 			g := gates[b*G : (b+1)*G]
 			if bih != nil {
-				for j := range g {
-					g[j] += bih[j] + bhh[j]
-				}
+				vmath.Add(g, g, bih)
+				vmath.Add(g, g, bhh)
 			}
 			rnnSigmoidInPlace(g[:2*H])
 			rnnTanhTo(g[2*H:3*H], g[2*H:3*H])
 			rnnSigmoidInPlace(g[3*H:])
 			ig, fg, gg, og := g[:H], g[H:2*H], g[2*H:3*H], g[3*H:]
-			cp, cr, hr := cprev[b*H:(b+1)*H], c[b*H:(b+1)*H], h[b*H:(b+1)*H]
-			for j := range cr {
-				cr[j] = fg[j]*cp[j] + ig[j]*gg[j]
-			}
+			cr, hr := c[b*H:(b+1)*H], h[b*H:(b+1)*H]
+			vmath.Mul(cr, fg, cprev[b*H:(b+1)*H])
+			vmath.Mul(t, ig, gg)
+			vmath.Add(cr, cr, t)
 			rnnTanhTo(hr, cr)
-			for j := range hr {
-				hr[j] *= og[j]
-			}
+			vmath.Mul(hr, hr, og)
 		}
 	})
 }
@@ -96,30 +119,44 @@ func cpuLSTMCellGrad(_ tensor.Device, p LSTMCellGradParams) {
 	c, cprev := rnnF32(p.C, p.N*H), rnnF32(p.CPrev, p.N*H)
 	dy, dhrec, dc := rnnF32(p.DY, p.N*H), rnnF32(p.DHRec, p.N*H), rnnF32(p.DC, p.N*H)
 	rnnForRows(p.N, G, func(lo, hi int) {
-		var tcBuf [256]float32
+		sp := getScratch(4 * H)
+		defer rnnScratch.Put(sp)
+		tc, dh, d, t := (*sp)[:H], (*sp)[H:2*H], (*sp)[2*H:3*H], (*sp)[3*H:]
 		for b := lo; b < hi; b++ {
 			a, dg := act[b*G:(b+1)*G], dgates[b*G:(b+1)*G]
 			ig, fg, gg, og := a[:H], a[H:2*H], a[2*H:3*H], a[3*H:]
 			di, df, dgg, do := dg[:H], dg[H:2*H], dg[2*H:3*H], dg[3*H:]
-			cr, cp := c[b*H:(b+1)*H], cprev[b*H:(b+1)*H]
-			dyr, dhr, dcr := dy[b*H:(b+1)*H], dhrec[b*H:(b+1)*H], dc[b*H:(b+1)*H]
-			for j0 := 0; j0 < H; j0 += len(tcBuf) {
-				j1 := min(j0+len(tcBuf), H)
-				tc := tcBuf[:j1-j0]
-				rnnTanhTo(tc, cr[j0:j1])
-				for k, t := range tc {
-					j := j0 + k
-					dh := dyr[j] + dhr[j]
-					o := og[j]
-					d := dcr[j] + dh*o*(1-t*t)
-					i, f, g := ig[j], fg[j], gg[j]
-					di[j] = d * g * i * (1 - i)
-					df[j] = d * cp[j] * f * (1 - f)
-					dgg[j] = d * i * (1 - g*g)
-					do[j] = dh * t * o * (1 - o)
-					dcr[j] = d * f
-				}
-			}
+			dcr := dc[b*H : (b+1)*H]
+			rnnTanhTo(tc, c[b*H:(b+1)*H])
+			vmath.Add(dh, dy[b*H:(b+1)*H], dhrec[b*H:(b+1)*H])
+			// d = dc + dh·o·(1 − tanh²c)
+			vmath.Mul(t, tc, tc)
+			oneMinus(t, t)
+			vmath.Mul(t, t, og)
+			vmath.Mul(t, t, dh)
+			vmath.Add(d, dcr, t)
+			// do = dh·tanh c·o(1−o)
+			oneMinus(t, og)
+			vmath.Mul(t, t, og)
+			vmath.Mul(do, dh, tc)
+			vmath.Mul(do, do, t)
+			// di = d·g·i(1−i)
+			oneMinus(t, ig)
+			vmath.Mul(t, t, ig)
+			vmath.Mul(t, t, gg)
+			vmath.Mul(di, d, t)
+			// df = d·c_prev·f(1−f)
+			oneMinus(t, fg)
+			vmath.Mul(t, t, fg)
+			vmath.Mul(t, t, cprev[b*H:(b+1)*H])
+			vmath.Mul(df, d, t)
+			// dg = d·i·(1−g²)
+			vmath.Mul(t, gg, gg)
+			oneMinus(t, t)
+			vmath.Mul(t, t, ig)
+			vmath.Mul(dgg, d, t)
+			// dc_prev = d·f
+			vmath.Mul(dcr, d, fg)
 		}
 	})
 }
@@ -133,31 +170,28 @@ func cpuGRUCell(_ tensor.Device, p GRUCellParams) {
 		bih, bhh = rnnF32(p.BiasIH, G), rnnF32(p.BiasHH, G)
 	}
 	rnnForRows(p.N, G, func(lo, hi int) {
+		sp := getScratch(H)
+		defer rnnScratch.Put(sp)
+		t := *sp
 		for b := lo; b < hi; b++ {
 			x, r := xg[b*G:(b+1)*G], hg[b*G:(b+1)*G]
 			if bih != nil {
-				for j := range 2 * H {
-					x[j] += bih[j] + bhh[j]
-				}
-				for j := 2 * H; j < G; j++ {
-					x[j] += bih[j]
-					r[j] += bhh[j]
-				}
+				vmath.Add(x, x, bih)
+				vmath.Add(r[2*H:], r[2*H:], bhh[2*H:])
+				vmath.Add(x[:2*H], x[:2*H], bhh[:2*H])
 			}
-			for j := range 2 * H {
-				x[j] += r[j]
-			}
+			vmath.Add(x[:2*H], x[:2*H], r[:2*H])
 			rnnSigmoidInPlace(x[:2*H])
 			rg, zg, n, hn := x[:H], x[H:2*H], x[2*H:], r[2*H:]
-			for j := range n {
-				n[j] += rg[j] * hn[j]
-			}
+			vmath.Mul(t, rg, hn)
+			vmath.Add(n, n, t)
 			rnnTanhTo(n, n)
-			hp, hr := hprev[b*H:(b+1)*H], h[b*H:(b+1)*H]
-			for j := range hr {
-				z := zg[j]
-				hr[j] = (1-z)*n[j] + z*hp[j]
-			}
+			// h = (1−z)·n + z·h_prev
+			hr := h[b*H : (b+1)*H]
+			oneMinus(t, zg)
+			vmath.Mul(hr, t, n)
+			vmath.Mul(t, zg, hprev[b*H:(b+1)*H])
+			vmath.Add(hr, hr, t)
 		}
 	})
 }
@@ -168,21 +202,39 @@ func cpuGRUCellGrad(_ tensor.Device, p GRUCellGradParams) {
 	dxg, dhg := rnnF32(p.DXG, p.N*G), rnnF32(p.DHG, p.N*G)
 	hprev, dy, dhrec, dhprev := rnnF32(p.HPrev, p.N*H), rnnF32(p.DY, p.N*H), rnnF32(p.DHRec, p.N*H), rnnF32(p.DHPrev, p.N*H)
 	rnnForRows(p.N, G, func(lo, hi int) {
+		sp := getScratch(2 * H)
+		defer rnnScratch.Put(sp)
+		dh, t := (*sp)[:H], (*sp)[H:]
 		for b := lo; b < hi; b++ {
 			a, hn := act[b*G:(b+1)*G], hg[b*G+2*H:(b+1)*G]
+			rg, zg, n := a[:H], a[H:2*H], a[2*H:]
 			dx, dhh := dxg[b*G:(b+1)*G], dhg[b*G:(b+1)*G]
-			hp := hprev[b*H : (b+1)*H]
-			dyr, dhr, dpr := dy[b*H:(b+1)*H], dhrec[b*H:(b+1)*H], dhprev[b*H:(b+1)*H]
-			for j := range H {
-				r, z, n := a[j], a[H+j], a[2*H+j]
-				dh := dyr[j] + dhr[j]
-				dn := dh * (1 - z) * (1 - n*n)
-				dr := dn * hn[j] * r * (1 - r)
-				dz := dh * (hp[j] - n) * z * (1 - z)
-				dx[j], dx[H+j], dx[2*H+j] = dr, dz, dn
-				dhh[j], dhh[H+j], dhh[2*H+j] = dr, dz, dn*r
-				dpr[j] = dh * z
-			}
+			vmath.Add(dh, dy[b*H:(b+1)*H], dhrec[b*H:(b+1)*H])
+			// dn = dh·(1−z)·(1−n²)
+			dn := dx[2*H:]
+			vmath.Mul(t, n, n)
+			oneMinus(t, t)
+			oneMinus(dn, zg)
+			vmath.Mul(dn, dn, t)
+			vmath.Mul(dn, dn, dh)
+			// dr = dn·hn·r(1−r)
+			dr := dx[:H]
+			oneMinus(t, rg)
+			vmath.Mul(t, t, rg)
+			vmath.Mul(t, t, hn)
+			vmath.Mul(dr, dn, t)
+			// dz = dh·(h_prev − n)·z(1−z)
+			dz := dx[H : 2*H]
+			oneMinus(t, zg)
+			vmath.Mul(t, t, zg)
+			vmath.Sub(dz, hprev[b*H:(b+1)*H], n)
+			vmath.Mul(dz, dz, t)
+			vmath.Mul(dz, dz, dh)
+			copy(dhh[:2*H], dx[:2*H])
+			vmath.Mul(dhh[2*H:], dn, rg)
+			// The direct part of dh_prev: dh·z (DHPrev may alias DHRec,
+			// which dh already holds).
+			vmath.Mul(dhprev[b*H:(b+1)*H], dh, zg)
 		}
 	})
 }
