@@ -172,6 +172,7 @@ func (c *Conv2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 	if g.OH < 1 || g.OW < 1 {
 		panic(fmt.Sprintf("nn.Conv2d: input %v is smaller than the kernel %v (dilation %v, padding %v)", x, cfg.Kernel, cfg.Dilation, cfg.Padding))
 	}
+	g.Check("nn.Conv2d")
 	return g
 }
 
@@ -234,6 +235,7 @@ func (c *ConvTranspose2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 	if g.H < 1 || g.W < 1 {
 		panic(fmt.Sprintf("nn.ConvTranspose2d: input %v gives an empty output (padding %v)", x, cfg.Padding))
 	}
+	g.Check("nn.ConvTranspose2d")
 	return g
 }
 

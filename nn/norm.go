@@ -96,12 +96,13 @@ func (b *BatchNorm) updateRunning(mean, v *tensor.Tensor, n int) {
 	for _, t := range []*tensor.Tensor{md, vd, dm, dv} {
 		t.Release()
 	}
-	// num_batches_tracked += 1 on the device (no host round trip).
-	f := tensor.Cast(b.NumBatchesTracked.T, tensor.Float32)
+	// num_batches_tracked += 1 in place on the device (no host round trip,
+	// and every holder of the tensor sees it): through float32, exact up to
+	// 2²⁴ batches.
+	nbt := b.NumBatchesTracked.T
+	f := tensor.Cast(nbt, tensor.Float32)
 	f1 := tensor.AddScalar(f, 1)
-	if err := b.NumBatchesTracked.Set(tensor.Cast(f1, tensor.Int32)); err != nil {
-		panic(err)
-	}
+	tensor.CastKernel.Run(nbt.Device(), tensor.CastParams{Out: kview(nbt), OutType: tensor.Int32, X: kview(f1), XType: tensor.Float32, N: 1})
 	f.Release()
 	f1.Release()
 }

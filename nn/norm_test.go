@@ -73,6 +73,7 @@ func TestBatchNorm(t *testing.T) {
 			require.NoError(t, bn.Weight.Set(tensor.FromFloat32(cpu, w32, c)))
 			require.NoError(t, bn.Bias.Set(tensor.FromFloat32(cpu, b32, c)))
 			n := outer * c * inner
+			cached := NewSequential(bn).Params() // prefixed copies taken before training
 			rm, rv := make([]float64, c), make([]float64, c)
 			for i := range rv {
 				rv[i] = 1
@@ -105,6 +106,10 @@ func TestBatchNorm(t *testing.T) {
 					assertClose(t, fdGrad(ref, vals, gy, 2), bn.Bias.T.Grad().Float32s(), 2e-4, 2e-4, "db")
 				}
 			}
+			// Buffers are updated in place: copies of the Param list see them.
+			assert.Equal(t, "0.num_batches_tracked", cached[4].Name)
+			assert.Equal(t, []int32{2}, cached[4].T.Int32s())
+			assertClose(t, rm, cached[2].T.Float32s(), 1e-6, 1e-5, "cached running_mean")
 			bn.SetTraining(false)
 			x32, x64 := randF(r, n, -3, 5)
 			y := bn.Forward(tensor.FromFloat32(cpu, x32, tc.shape...))
