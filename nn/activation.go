@@ -11,7 +11,8 @@ type ReLU struct{ Base }
 // Forward implements Layer.
 func (*ReLU) Forward(x *tensor.Tensor) *tensor.Tensor { return tensor.Relu(x) }
 
-// LeakyReLU is x for x > 0, else Slope·x (PyTorch's default slope 0.01).
+// LeakyReLU is x for x > 0, else Slope·x. NewLeakyReLU(0.01) is PyTorch's
+// default; the zero value has slope 0 (a ReLU).
 type LeakyReLU struct {
 	Base
 	Slope float32

@@ -21,6 +21,9 @@ func NewDropout(p float32, rng *tensor.RNG) *Dropout {
 	if !(p >= 0 && p <= 1) {
 		panic(fmt.Sprintf("nn.NewDropout: probability %v outside [0, 1]", p))
 	}
+	if rng == nil {
+		panic("nn.NewDropout: nil RNG")
+	}
 	dr := &Dropout{P: p, RNG: rng}
 	dr.SetTraining(true)
 	return dr
