@@ -84,10 +84,15 @@ func SetPath(p cpufeat.Path) error {
 }
 
 // Work below these sizes (elements) runs on the calling goroutine alone;
-// larger work is split into parts of at least this many elements. Measured
-// with BenchmarkParallelGrain: handing a part to a pool worker costs a few
-// microseconds, which the transcendental kernels amortise from about 16 K
-// elements and the memory-bound ones from about 64 K.
+// larger work is split into parts of at least this many elements. The
+// choice: one thread runs exp at about 2 G elements/s and Add at about
+// 10 G/s (AVX-512, L1-resident; BenchmarkUnary, BenchmarkVector), and
+// handing a part to a pool worker costs a few microseconds (wake-up and
+// cache transfer), so a second part pays for itself from about 16 K
+// transcendental or 64 K simple elements (8 µs and 6 µs of work).
+// BenchmarkParallelGrain measures inline against two parts; on the shared
+// development machine (load average above 10 on 2 cores) the second part
+// never won, so re-measure on a quiet machine before tuning.
 const (
 	grainTranscendental = 16 << 10
 	grainSimple         = 64 << 10

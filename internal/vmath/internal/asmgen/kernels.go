@@ -156,13 +156,22 @@ var unaryKernels = []Kernel{
 		b.Store(0, V(0))
 	}},
 	{Name: "sigmoid", Ptrs: []string{"dst", "x"}, Body: func(b Backend) {
+		// e = e**-|x|; σ = num/(1+e) with num = e for x < 0, else 1. The
+		// rounding error δ of 1+e is put back: σ ≈ q - q·δ/(1+e), where
+		// 1/(1+e) is q itself for x ≥ 0 and 1-q for x < 0.
 		b.Load(V(0), 1)
 		b.Bin("or", V(1), V(0), CI(signBit)) // -|x|
 		expCore(b, V(1), V(1), V(2), V(3), V(4), V(5), V(6))
-		b.Bin("add", V(2), V(1), C(1))
+		b.Bin("add", V(2), V(1), C(1)) // den
 		b.Cmp("lt", 0, V(0), C(0))
 		b.Sel(V(3), 0, V(1), C(1))
-		b.Bin("div", V(0), V(3), V(2))
+		b.Bin("div", V(4), V(3), V(2)) // q
+		b.Bin("sub", V(5), C(1), V(2))
+		b.Bin("add", V(5), V(5), V(1)) // δ = (1-den)+e, exact
+		b.Bin("sub", V(6), C(1), V(4))
+		b.Sel(V(6), 0, V(6), V(4)) // ≈ 1/den
+		b.Bin("mul", V(5), V(4), V(5))
+		b.FNMA(V(0), V(5), V(6), V(4))
 		b.Store(0, V(0))
 	}},
 	{Name: "softplus", Ptrs: []string{"dst", "x"}, Body: func(b Backend) {
