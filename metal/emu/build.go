@@ -69,6 +69,10 @@ func newToolchain() (*toolchain, error) {
 	} else {
 		t.common = append(t.common, "-O2")
 	}
+	if os.Getenv("INGOT_EMU_UCONTEXT") == "1" {
+		// the portable fiber switch (used on arm64), for testing it on x86-64
+		t.common = append(t.common, "-DEMU_FORCE_UCONTEXT")
+	}
 	if runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasBMI2 {
 		// without FMA in the target, fma() is a libm call
 		t.common = append(t.common, "-march=x86-64-v3")

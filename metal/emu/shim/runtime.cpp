@@ -36,7 +36,7 @@
 #define EMU_ASAN 0
 #endif
 
-#if defined(__x86_64__) && defined(__ELF__)
+#if defined(__x86_64__) && defined(__ELF__) && !defined(EMU_FORCE_UCONTEXT)
 #define EMU_X86 1
 // emu_swap_ctx saves the callee-saved registers on the current stack, stores
 // the stack pointer in *save and resumes the context whose stack pointer is
