@@ -320,3 +320,7 @@ func add(a *atomic.Uint64, v float64) {
 	a.Store(float64bits(float64frombits(a.Load()) + v))
 	addMu.Unlock()
 }
+
+// GPUSeconds is the total GPU time of the command buffers completed so far
+// (for benchmarks).
+func (d *Device) GPUSeconds() float64 { return d.Stats().GPUSeconds }

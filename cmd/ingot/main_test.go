@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,4 +69,31 @@ func TestUnknownDeviceIsAnError(t *testing.T) {
 	code, _, stderr := runCLI("info")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `INGOT_DEVICE=tpu: tensor: unknown device "tpu"`)
+}
+
+func TestBenchGEMM(t *testing.T) {
+	code, out, stderr := runCLI("bench", "gemm", "--sizes", "32,8x16x4", "--repeat", "1", "--paths", "generic", "--json")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4) // generic and gonum for each of two shapes
+	var row map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &row))
+	for _, k := range []string{"name", "m", "n", "k", "threads", "gflops_median", "gflops_best", "ms_median"} {
+		assert.Contains(t, row, k)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"bench", "gemm", "--sizes", "0x3"}, "--sizes"},
+		{[]string{"bench", "gemm", "--repeat", "0"}, "--repeat must be at least 1"},
+		{[]string{"bench", "gemm", "--device", "tpu"}, "--device must be cpu, metal or all"},
+		{[]string{"bench", "gemm", "--paths", "sse9"}, `no "sse9" path`},
+		{[]string{"bench", "nothing"}, `unknown benchmark "nothing"`},
+		{[]string{"train", "nomodel"}, `unknown model "nomodel"`},
+	} {
+		code, _, stderr := runCLI(c.args...)
+		assert.Equal(t, 2, code, "%v", c.args)
+		assert.Contains(t, stderr, c.msg, "%v", c.args)
+	}
 }
