@@ -49,22 +49,30 @@ func NewLinear(d tensor.Device, rng *tensor.RNG, in, out int, opts ...LayerOptio
 	return l
 }
 
-// Forward maps [..., in] to [..., out]. The weight is read through its
-// transposed view (no copy).
+// Forward maps [..., in] to [..., out]. Leading dimensions are folded
+// into one GEMM (a view when x is contiguous), and the weight is read
+// through its transposed view (no copy).
 func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if x.Rank() < 1 || x.Dim(-1) != l.In {
 		panic(fmt.Sprintf("nn.Linear(%d→%d): input %v", l.In, l.Out, x))
 	}
 	x2 := x
-	if x.Rank() == 1 {
-		x2 = x.Reshape(1, l.In)
+	if x.Rank() != 2 {
+		x2 = x.Reshape(-1, l.In)
 	}
-	y := tensor.MatMul(x2, l.Weight.T.T())
+	wt := l.Weight.T.T()
+	y := tensor.MatMul(x2, wt)
 	if l.Bias != nil {
-		y = tensor.Add(y, l.Bias.T)
+		yb := tensor.Add(y, l.Bias.T)
+		releaseUnless(yb, y)
+		y = yb
 	}
-	if x.Rank() == 1 {
-		y = y.Reshape(l.Out)
+	if x.Rank() != 2 {
+		shape := append(append([]int(nil), x.Shape()[:x.Rank()-1]...), l.Out)
+		yr := y.Reshape(shape...)
+		releaseUnless(yr, y, x2)
+		y = yr
 	}
+	releaseUnless(y, wt)
 	return y
 }

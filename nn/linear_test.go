@@ -84,3 +84,24 @@ func TestLinear(t *testing.T) {
 	}
 	assert.Panics(t, func() { NewLinear(cpu, tensor.NewRNG(1), 3, 2).Forward(tensor.Zeros(cpu, 2, 4)) })
 }
+
+// TestLinearInferenceReuse: without gradients, repeated calls reuse the
+// allocator's buffers once the output is released.
+func TestLinearInferenceReuse(t *testing.T) {
+	l := NewLinear(cpu, tensor.NewRNG(1), 6, 4)
+	for _, p := range l.Params() {
+		require.NoError(t, p.Set(p.T.Detach()))
+		p.T.SetRequiresGrad(false)
+	}
+	for _, shape := range [][]int{{3, 6}, {2, 3, 6}, {6}} {
+		x := tensor.Ones(cpu, shape...)
+		alloc := cpu.Allocator()
+		for i := range 3 {
+			fresh := alloc.Stats().Fresh
+			l.Forward(x).Release()
+			if i > 0 {
+				assert.Equal(t, fresh, alloc.Stats().Fresh, "shape %v", shape)
+			}
+		}
+	}
+}
