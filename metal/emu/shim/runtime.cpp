@@ -37,7 +37,7 @@
 #endif
 
 #if defined(__x86_64__) && defined(__ELF__) && !defined(EMU_FORCE_UCONTEXT)
-#define EMU_X86 1
+#define EMU_ASM 1
 // emu_swap_ctx saves the callee-saved registers on the current stack, stores
 // the stack pointer in *save and resumes the context whose stack pointer is
 // load. A new fiber's stack is prepared so that the first switch "returns"
@@ -77,8 +77,58 @@ emu_fiber_entry:
   ud2
 .size emu_fiber_entry, .-emu_fiber_entry
 )");
+#elif defined(__aarch64__) && defined(__ELF__) && !defined(EMU_FORCE_UCONTEXT)
+#define EMU_ASM 1
+// The same on arm64: x19-x30 and d8-d15 are saved in a 160-byte frame; a new
+// fiber "returns" (x30) into emu_fiber_entry, which calls x20(x19).
+extern "C" void emu_swap_ctx(void **save, void *load);
+extern "C" void emu_fiber_entry();
+asm(R"(
+.text
+.p2align 4
+.globl emu_swap_ctx
+.hidden emu_swap_ctx
+.type emu_swap_ctx,%function
+emu_swap_ctx:
+  sub sp, sp, #160
+  stp x19, x20, [sp, #0]
+  stp x21, x22, [sp, #16]
+  stp x23, x24, [sp, #32]
+  stp x25, x26, [sp, #48]
+  stp x27, x28, [sp, #64]
+  stp x29, x30, [sp, #80]
+  stp d8, d9, [sp, #96]
+  stp d10, d11, [sp, #112]
+  stp d12, d13, [sp, #128]
+  stp d14, d15, [sp, #144]
+  mov x2, sp
+  str x2, [x0]
+  mov sp, x1
+  ldp x19, x20, [sp, #0]
+  ldp x21, x22, [sp, #16]
+  ldp x23, x24, [sp, #32]
+  ldp x25, x26, [sp, #48]
+  ldp x27, x28, [sp, #64]
+  ldp x29, x30, [sp, #80]
+  ldp d8, d9, [sp, #96]
+  ldp d10, d11, [sp, #112]
+  ldp d12, d13, [sp, #128]
+  ldp d14, d15, [sp, #144]
+  add sp, sp, #160
+  ret
+.size emu_swap_ctx, .-emu_swap_ctx
+.p2align 4
+.globl emu_fiber_entry
+.hidden emu_fiber_entry
+.type emu_fiber_entry,%function
+emu_fiber_entry:
+  mov x0, x19
+  blr x20
+  brk #0
+.size emu_fiber_entry, .-emu_fiber_entry
+)");
 #else
-#define EMU_X86 0
+#define EMU_ASM 0
 #include <ucontext.h>
 #endif
 
@@ -122,7 +172,7 @@ struct CmdBuf {
 enum { F_RUN, F_SIMD, F_BAR, F_DONE };
 
 struct Fiber {
-#if EMU_X86
+#if EMU_ASM
   void *sp;
 #else
   ucontext_t uc;
@@ -140,7 +190,7 @@ struct Fiber {
 
 struct Worker {
   std::vector<Fiber *> fibers;
-#if EMU_X86
+#if EMU_ASM
   void *sched_sp;
 #else
   ucontext_t sched_uc;
@@ -196,13 +246,21 @@ Fiber *new_fiber(int idx) {
 // ---- context switching ------------------------------------------------------
 void fiber_main(Fiber *f);
 
-#if !EMU_X86
+#if !EMU_ASM
 void fiber_main_uc() { fiber_main(tl_w->cur); }
 #endif
 
 void start_fiber(Fiber *f) {
   char *lo = f->mem + page_size();
-#if EMU_X86
+#if EMU_ASM && defined(__aarch64__)
+  uintptr_t top = ((uintptr_t)(lo + kStackSize - f->stagger)) & ~(uintptr_t)15;
+  void **sp = (void **)(top - 160);
+  for (int k = 0; k < 20; k++) sp[k] = nullptr;
+  sp[0] = (void *)f;                 // x19
+  sp[1] = (void *)&fiber_main;       // x20
+  sp[11] = (void *)&emu_fiber_entry; // x30
+  f->sp = sp;
+#elif EMU_ASM
   uintptr_t top = ((uintptr_t)(lo + kStackSize - f->stagger)) & ~(uintptr_t)15;
   void **sp = (void **)(top - 56);
   sp[0] = nullptr;                  // r15
@@ -229,7 +287,7 @@ void to_fiber(Worker *w, Fiber *f) {
   void *fake = nullptr;
   __sanitizer_start_switch_fiber(&fake, f->mem + page_size(), kStackSize);
 #endif
-#if EMU_X86
+#if EMU_ASM
   emu_swap_ctx(&w->sched_sp, f->sp);
 #else
   swapcontext(&w->sched_uc, &f->uc);
@@ -248,7 +306,7 @@ void to_sched(Worker *w, Fiber *f, bool dying) {
 #else
   (void)dying;
 #endif
-#if EMU_X86
+#if EMU_ASM
   emu_swap_ctx(&f->sp, w->sched_sp);
 #else
   swapcontext(&f->uc, &w->sched_uc);
