@@ -82,9 +82,9 @@ func ParseSizes(s string) ([][3]int, error) {
 
 // RunGEMM times every available ingot kernel path and gonum's blas32 Sgemm
 // (C = A·B, row-major, no transposes) on each shape, writes a table (or JSON
-// lines) to w, and returns the rows. Each sample repeats the call until it
-// has run for at least 20 ms; GFLOPS count 2·m·n·k flops per call. Before
-// timing, each path's result is checked against gonum's.
+// lines) to w, and returns the rows (see measure for the timing); GFLOPS
+// count 2·m·n·k flops per call. Before timing, each path's result is
+// checked against gonum's.
 func RunGEMM(w io.Writer, cfg GEMMConfig) ([]GEMMRow, error) {
 	if cfg.Threads < 0 || cfg.Repeat < 0 {
 		return nil, fmt.Errorf("bench: threads (%d) and repeat (%d) must not be negative", cfg.Threads, cfg.Repeat)
@@ -207,8 +207,10 @@ func compare(got, want []float32, k int) error {
 	return nil
 }
 
-// measure times call: one untimed warm-up, then repeat samples, each long
-// enough (≥ 20 ms) to swamp timer resolution and scheduling jitter.
+// measure times call: one untimed warm-up, then repeat samples of at least
+// 20 ms each. Every call is timed on its own and the median and best are
+// taken over all calls, so time the OS gives to other processes between
+// calls (this machine is shared) does not count against either side.
 func measure(name string, m, n, k, threads, repeat int, call func()) GEMMRow {
 	t0 := time.Now()
 	call()
@@ -217,13 +219,11 @@ func measure(name string, m, n, k, threads, repeat int, call func()) GEMMRow {
 	if one < 20*time.Millisecond {
 		reps = int(20*time.Millisecond/max(one, time.Microsecond)) + 1
 	}
-	ms := make([]float64, repeat) // per call
-	for i := range ms {
+	ms := make([]float64, 0, repeat*reps)
+	for range repeat * reps {
 		t := time.Now()
-		for range reps {
-			call()
-		}
-		ms[i] = float64(time.Since(t).Nanoseconds()) / 1e6 / float64(reps)
+		call()
+		ms = append(ms, float64(time.Since(t).Nanoseconds())/1e6)
 	}
 	slices.Sort(ms)
 	med := ms[len(ms)/2]
