@@ -112,6 +112,38 @@ func col2imRaw(cols *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
 	return y
 }
 
+// matmulOwned is a·b for an a that needs gradients and a temporary b that
+// does not (the column matrix of a first layer, whose input is data): the
+// product's backward computes a's gradient g·bᵀ and then frees b, so b goes
+// back to the allocator every step instead of waiting for the garbage
+// collector. As in PyTorch without retain_graph, a second backward pass
+// through the same forward pass panics.
+func matmulOwned(op string, a, b *tensor.Tensor) *tensor.Tensor {
+	ad := a.Detach()
+	y := tensor.MatMul(ad, b)
+	ad.Release()
+	convRecord(y, op, []*tensor.Tensor{a}, func(g *tensor.Tensor) []*tensor.Tensor {
+		if b == nil {
+			panic(fmt.Sprintf("nn.%s: backward through the same forward pass twice (its saved columns were freed)", op))
+		}
+		bt := b.T()
+		ga := tensor.MatMul(g, bt)
+		bt.Release()
+		b.Release()
+		b = nil
+		return []*tensor.Tensor{ga}
+	})
+	return y
+}
+
+// gemm is a·b, handing b to the result when only a needs gradients.
+func gemm(op string, a, b *tensor.Tensor) *tensor.Tensor {
+	if a.RequiresGrad() && !b.RequiresGrad() {
+		return matmulOwned(op, a, b)
+	}
+	return tensor.MatMul(a, b)
+}
+
 // addBias adds the per-channel bias (if any) to y [N, out, H, W].
 func addBias(y *tensor.Tensor, bias *Param, o int) *tensor.Tensor {
 	if bias == nil {
@@ -183,7 +215,7 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	xc := x.Contiguous()
 	cols := im2col(xc, g)
 	w := c.Weight.T.Reshape(o, ckk)
-	y2 := tensor.MatMul(w, cols) // [out, N·L]: one GEMM for the batch
+	y2 := gemm("Conv2d", w, cols) // [out, N·L]: one GEMM for the batch
 	y3 := y2.Reshape(o, g.N, l)
 	y4 := y3.Permute(1, 0, 2)
 	y := y4.Reshape(g.N, o, g.OH, g.OW) // a copy (a view when N or out is 1)
@@ -247,7 +279,7 @@ func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	xr := xp.Reshape(in, g.N*l) // a copy (a view when N or in is 1)
 	w := c.Weight.T.Reshape(in, o*kk)
 	wt := w.T()
-	cols := tensor.MatMul(wt, xr) // [out·KH·KW, N·L]: one GEMM for the batch
+	cols := gemm("ConvTranspose2d", wt, xr) // [out·KH·KW, N·L]: one GEMM for the batch
 	y := col2im(cols, g)
 	releaseUnless(y, xp, xr, w, wt, cols)
 	return addBias(y, c.Bias, o)

@@ -246,3 +246,46 @@ func BenchmarkConv2dInference(b *testing.B) {
 		l.Forward(x).ReleaseGraph()
 	}
 }
+
+// TestConvTrainingSteadyState: a training step through a first-layer
+// Conv2d (input without gradients), BatchNorm2d and a ConvTranspose2d
+// returns every buffer to the allocator once the graph is released, so
+// after a warm-up no step takes fresh device memory and the bytes in use
+// stay constant.
+func TestConvTrainingSteadyState(t *testing.T) {
+	rng := tensor.NewRNG(1)
+	m := NewSequential(
+		NewConv2d(cpu, rng, ConvConfig{In: 1, Out: 4, Kernel: Sq(4), Stride: Sq(2), Padding: Sq(1)}),
+		NewBatchNorm2d(cpu, 4),
+		NewLeakyReLU(0.2),
+		NewConvTranspose2d(cpu, rng, ConvConfig{In: 4, Out: 1, Kernel: Sq(4), Stride: Sq(2), Padding: Sq(1)}),
+	)
+	x := rng.Normal(cpu, 0, 1, 8, 1, 12, 12)
+	alloc := cpu.Allocator()
+	var inUse int64
+	for i := range 5 {
+		fresh := alloc.Stats().Fresh
+		l := MSELoss(m.Forward(x), x, Mean)
+		l.Backward()
+		for _, p := range Trainable(m) {
+			p.T.AddScaled(-0.01, p.T.Grad())
+		}
+		ZeroGrad(m)
+		l.ReleaseGraph()
+		st := alloc.Stats()
+		if i >= 2 {
+			assert.Equal(t, fresh, st.Fresh, "step %d took fresh buffers", i)
+			assert.Equal(t, inUse, st.InUse, "step %d changed the bytes in use", i)
+		}
+		inUse = st.InUse
+	}
+}
+
+// TestConvBackwardTwicePanics: a first layer's saved columns are freed by
+// the first backward pass, as in PyTorch without retain_graph.
+func TestConvBackwardTwicePanics(t *testing.T) {
+	c := NewConv2d(cpu, tensor.NewRNG(1), ConvConfig{In: 1, Out: 2, Kernel: Sq(3)})
+	y := tensor.Sum(c.Forward(tensor.Ones(cpu, 1, 1, 4, 4)), false)
+	y.Backward()
+	assert.PanicsWithValue(t, "nn.Conv2d: backward through the same forward pass twice (its saved columns were freed)", func() { y.Backward() })
+}

@@ -87,13 +87,15 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 // without touching the graph.
 func (b *BatchNorm) updateRunning(mean, v *tensor.Tensor, n int) {
 	m := b.Momentum
-	md, vd := mean.Detach().Reshape(b.Features), v.Detach().Reshape(b.Features)
+	mdet, vdet := mean.Detach(), v.Detach()
+	md, vd := mdet.Reshape(b.Features), vdet.Reshape(b.Features)
 	// running += m·(batch − running); the variance is made unbiased first.
+	vu := tensor.Scale(vd, float32(n)/float32(n-1))
 	dm := tensor.Sub(md, b.RunningMean.T)
-	dv := tensor.Sub(tensor.Scale(vd, float32(n)/float32(n-1)), b.RunningVar.T)
+	dv := tensor.Sub(vu, b.RunningVar.T)
 	b.RunningMean.T.AddScaled(m, dm)
 	b.RunningVar.T.AddScaled(m, dv)
-	for _, t := range []*tensor.Tensor{md, vd, dm, dv} {
+	for _, t := range []*tensor.Tensor{mdet, vdet, md, vd, vu, dm, dv} {
 		t.Release()
 	}
 	// num_batches_tracked += 1 in place on the device (no host round trip,
