@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -273,4 +274,26 @@ func TestReleaseOrCloseWhileRunning(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "buffer released while committed work still uses it")
 	require.NoError(t, d.Close(), "nothing runs any more")
+}
+
+// TestHungKernelTimesOut: a kernel that does not finish makes Wait fail
+// after INGOT_EMU_TIMEOUT seconds instead of hanging the test.
+func TestHungKernelTimesOut(t *testing.T) {
+	t.Setenv("INGOT_EMU_TIMEOUT", "0.2")
+	d := openWith(t, "kernels.metal")
+	flag, out := newBuf(t, d, 4), newBuf(t, d, 4)
+	p, err := d.Pipeline("wait_flag")
+	require.NoError(t, err)
+	cb, err := d.NewCommandBuffer()
+	require.NoError(t, err)
+	cb.Encode(&driver.Dispatch{Pipeline: p, Args: []driver.Arg{{Buffer: flag}, {Buffer: out}}, Threadgroups: sz(1, 1, 1), Threads: sz(1, 1, 1)})
+	cb.Commit()
+	err = cb.Wait()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "still running after 0.2 s: dispatch 0 (kernel wait_flag) does not finish")
+	storeUint32(&uints(flag)[0], 1) // let it finish
+	for d.Close() != nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(t, uint32(1), uints(out)[0])
 }

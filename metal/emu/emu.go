@@ -19,6 +19,7 @@
 // INGOT_EMU_ASAN=1 builds everything with AddressSanitizer; the process
 // must then be started with LD_PRELOAD set to the compiler's libasan.so
 // (see ASanPreload). INGOT_EMU_THREADS sets the number of worker threads,
+// INGOT_EMU_TIMEOUT the seconds Wait waits before reporting a hung kernel,
 // INGOT_EMU_CACHE the library cache directory.
 package emu
 
@@ -62,7 +63,7 @@ var rt struct {
 	cbBytes       func(unsafe.Pointer, []byte, uintptr) unsafe.Pointer
 	cbEncode      func(cb unsafe.Pointer, kernel int32, bufs []uint64, nbufs int32, tg []uint32, ntg int32, grid []uint32)
 	cbCommit      func(unsafe.Pointer)
-	cbWait        func(unsafe.Pointer, []byte, int32, *float64) int32
+	cbWait        func(unsafe.Pointer, []byte, int32, *float64, float64) int32
 	cbDone        func(unsafe.Pointer) int32
 	cbFree        func(unsafe.Pointer)
 }
@@ -559,7 +560,16 @@ func (c *cmdBuf) Commit() {
 
 // done reports whether committed work has finished.
 func (c *cmdBuf) done() bool {
-	return c.waited || c.cb == nil || rt.cbDone(c.cb) != 0
+	return c.cb == nil || rt.cbDone(c.cb) != 0
+}
+
+// waitTimeout is how long Wait waits before reporting a hung kernel
+// (INGOT_EMU_TIMEOUT seconds, default 300).
+func waitTimeout() float64 {
+	if s, err := strconv.ParseFloat(os.Getenv("INGOT_EMU_TIMEOUT"), 64); err == nil && s > 0 {
+		return s
+	}
+	return 300
 }
 
 // Wait implements driver.CommandBuffer.
@@ -587,7 +597,13 @@ func (c *cmdBuf) wait() error {
 	delete(c.d.queued, c)
 	if c.err == nil {
 		msg := make([]byte, 2048)
-		if rt.cbWait(c.cb, msg, int32(len(msg)), &c.secs) != 0 {
+		switch rt.cbWait(c.cb, msg, int32(len(msg)), &c.secs, waitTimeout()) {
+		case 0:
+		case 2: // timed out: the GPU thread still uses the command buffer
+			c.err = fmt.Errorf("MSL emulator: %s", cstr(msg))
+			c.d.queued[c] = true
+			return c.err
+		default:
 			c.err = fmt.Errorf("MSL emulator: %s", cstr(msg))
 		}
 	}

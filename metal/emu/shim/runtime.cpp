@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -165,6 +166,7 @@ struct CmdBuf {
   std::mutex mu;
   std::condition_variable cv;
   bool committed = false, done = false;
+  std::atomic<int> current{-1}; // dispatch running now
   std::string err;
   double secs = 0;
 };
@@ -552,6 +554,7 @@ void gpu_thread() {
     double t0 = now();
     std::string err;
     for (size_t i = 0; i < cb->ds.size() && err.empty(); i++) {
+      cb->current = int(i);
       err = run_dispatch(cb->ds[i]);
       if (!err.empty()) err = fmt("dispatch %zu: ", i) + err;
     }
@@ -777,10 +780,17 @@ extern "C" void emu_cb_commit(void *cbp) {
 
 // emu_cb_wait blocks until the command buffer ran; 0 on success, else 1 and
 // the error message in err.
-extern "C" int emu_cb_wait(void *cbp, char *err, int errlen, double *secs) {
+// After timeout seconds it gives up and returns 2: the work is still running
+// (a kernel that never ends) and the command buffer must not be freed.
+extern "C" int emu_cb_wait(void *cbp, char *err, int errlen, double *secs, double timeout) {
   CmdBuf *cb = (CmdBuf *)cbp;
   std::unique_lock<std::mutex> lk(cb->mu);
-  cb->cv.wait(lk, [cb] { return cb->done; });
+  if (!cb->cv.wait_for(lk, std::chrono::duration<double>(timeout), [cb] { return cb->done; })) {
+    int i = cb->current;
+    snprintf(err, errlen, "command buffer still running after %g s: dispatch %d (kernel %s) does not finish", timeout, i,
+             i >= 0 ? cb->ds[i].k->name.c_str() : "none started");
+    return 2;
+  }
   *secs = cb->secs;
   if (cb->err.empty()) return 0;
   snprintf(err, errlen, "%s", cb->err.c_str());
