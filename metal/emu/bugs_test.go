@@ -214,7 +214,7 @@ func TestASanFindsOutOfBoundsRead(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestASanFindsOutOfBoundsRead$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "INGOT_EMU_ASAN_CHILD=1", "INGOT_EMU_ASAN=1", "LD_PRELOAD="+lib,
-		"ASAN_OPTIONS=detect_leaks=0:handle_segv=0:allow_user_segv_handler=1")
+		"ASAN_OPTIONS=detect_leaks=0")
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "the child must die with an ASan report:\n%s", out)
 	s := string(out)

@@ -58,7 +58,7 @@ func newToolchain() (*toolchain, error) {
 	if cxx == "" {
 		return nil, errors.New("MSL emulator needs a C++ compiler (g++ or clang++): apt-get install g++")
 	}
-	out, err := exec.Command(cxx, "--version").Output()
+	out, err := command(cxx, "--version").Output()
 	if err != nil {
 		return nil, fmt.Errorf("MSL emulator: %s --version: %w", cxx, err)
 	}
@@ -82,7 +82,7 @@ func newToolchain() (*toolchain, error) {
 	t.kernel = []string{"-fno-crossjumping", "-fno-exceptions", "-fno-rtti", "-fvisibility=hidden"}
 	// Uninitialised thread-private variables get a fixed garbage pattern
 	// instead of whatever the fiber stack held before.
-	if probe := exec.Command(cxx, "-ftrivial-auto-var-init=pattern", "-x", "c++", "-fsyntax-only", os.DevNull); probe.Run() == nil {
+	if probe := command(cxx, "-ftrivial-auto-var-init=pattern", "-x", "c++", "-fsyntax-only", os.DevNull); probe.Run() == nil {
 		t.kernel = append(t.kernel, "-ftrivial-auto-var-init=pattern")
 	}
 	dir := os.Getenv("INGOT_EMU_CACHE")
@@ -210,9 +210,29 @@ func (t *toolchain) cached(key string, build func(dir, out string) error) (strin
 	return final, nil
 }
 
+// compilerEnv is the environment without LD_PRELOAD: the compiler must not
+// run under the AddressSanitizer runtime an ASan test process preloads.
+func compilerEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "LD_PRELOAD=") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+// command is exec.Command with compilerEnv.
+func command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Env = compilerEnv()
+	return cmd
+}
+
 func (t *toolchain) run(ctx context.Context, dir string, args ...string) error {
 	cmd := exec.CommandContext(ctx, t.cxx, args...)
 	cmd.Dir = dir
+	cmd.Env = compilerEnv()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out

@@ -16,9 +16,17 @@
 // measured so far: threadgroup variables declared in kernel bodies are
 // allocated when first executed, so it is 0 until the pipeline has run.
 //
-// INGOT_EMU_ASAN=1 builds everything with AddressSanitizer; the process
-// must then be started with LD_PRELOAD set to the compiler's libasan.so
-// (see ASanPreload). INGOT_EMU_THREADS sets the number of worker threads,
+// INGOT_EMU_ASAN=1 builds everything with AddressSanitizer, which then
+// reports out-of-bounds and use-after-free accesses of kernels (and stops the
+// process). An ASan-instrumented library can only be loaded into a process
+// that starts with the ASan runtime, so the test binary must run with
+// LD_PRELOAD set to the compiler's libasan.so (ASanPreload; the emulator
+// keeps it out of the compiler's environment), e.g.
+//
+//	go test -c -o m.test ./metal && INGOT_EMU_ASAN=1 ASAN_OPTIONS=detect_leaks=0 \
+//	    LD_PRELOAD=$(g++ -print-file-name=libasan.so) ./m.test
+//
+// Open fails with an explanation when INGOT_EMU_ASAN=1 is set without it. INGOT_EMU_THREADS sets the number of worker threads,
 // INGOT_EMU_TIMEOUT the seconds Wait waits before reporting a hung kernel,
 // INGOT_EMU_CACHE the library cache directory.
 package emu
@@ -28,7 +36,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,7 +124,7 @@ func ASanPreload() string {
 	if err != nil {
 		return ""
 	}
-	out, err := exec.Command(t.cxx, "-print-file-name=libasan.so").Output()
+	out, err := command(t.cxx, "-print-file-name=libasan.so").Output()
 	if err != nil {
 		return ""
 	}
@@ -479,7 +486,7 @@ func (c *cmdBuf) encode(dp *driver.Dispatch) error {
 			return fmt.Errorf("kernel %s: buffer(%d) has both a buffer and bytes", p.name, i)
 		case a.Buffer != nil:
 			b, ok := a.Buffer.(*buffer)
-			if !ok {
+			if !ok || b.d != c.d {
 				return fmt.Errorf("kernel %s: buffer(%d) is not a buffer of this driver", p.name, i)
 			}
 			if b.released {
