@@ -56,15 +56,16 @@ func (c ConvConfig) normalized(op string, transposed bool) ConvConfig {
 // Wᵀ·g. ConvTranspose2d is cols = Wᵀ·x then col2im; its input gradient
 // goes through im2col of g. The GEMMs' gradients come from tensor.MatMul.
 
-// convRecord attaches backward to out as one autograd node. Package tensor
-// records its own ops this way but exports no custom-op API yet; until it
-// does (requested: tensor.Record with this signature, as for the recurrent
-// layers' rnnRecord), the convolutions reach its recorder by linkname.
-// backward must not record a graph: it computes on tensors that do not
-// require gradients.
+// recordOp attaches backward to out as one autograd node (backward returns
+// one gradient per input, nil where none). Package tensor records its own
+// ops this way but exports no custom-op API yet; until it does (requested:
+// tensor.Record with this signature, as for the recurrent layers'
+// rnnRecord), the convolutions, Dropout and some losses reach its recorder
+// by linkname. backward must not record a graph: it computes on tensors
+// that do not require gradients.
 //
-//go:linkname convRecord github.com/ingotml/ingot/tensor.record
-func convRecord(out *tensor.Tensor, op string, inputs []*tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor)
+//go:linkname recordOp github.com/ingotml/ingot/tensor.record
+func recordOp(out *tensor.Tensor, op string, inputs []*tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor)
 
 func kview(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
 
@@ -75,7 +76,7 @@ func im2col(x *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
 	cols := tensor.Empty(d, tensor.Float32, g.ColRows(), g.ColCols())
 	kernels.Im2colKernel.Run(d, kernels.Im2colParams{Cols: kview(cols), X: kview(x), Geom: g})
 	if x.RequiresGrad() {
-		convRecord(cols, "Im2col", []*tensor.Tensor{x}, func(gc *tensor.Tensor) []*tensor.Tensor {
+		recordOp(cols, "Im2col", []*tensor.Tensor{x}, func(gc *tensor.Tensor) []*tensor.Tensor {
 			return []*tensor.Tensor{col2imRaw(gc, g)}
 		})
 	}
@@ -87,7 +88,7 @@ func im2col(x *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
 func col2im(cols *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
 	y := col2imRaw(cols, g)
 	if cols.RequiresGrad() {
-		convRecord(y, "Col2im", []*tensor.Tensor{cols}, func(gy *tensor.Tensor) []*tensor.Tensor {
+		recordOp(y, "Col2im", []*tensor.Tensor{cols}, func(gy *tensor.Tensor) []*tensor.Tensor {
 			gc := gy.Contiguous()
 			out := tensor.Empty(gc.Device(), tensor.Float32, g.ColRows(), g.ColCols())
 			kernels.Im2colKernel.Run(gc.Device(), kernels.Im2colParams{Cols: kview(out), X: kview(gc), Geom: g})
@@ -122,7 +123,7 @@ func matmulOwned(op string, a, b *tensor.Tensor) *tensor.Tensor {
 	ad := a.Detach()
 	y := tensor.MatMul(ad, b)
 	ad.Release()
-	convRecord(y, op, []*tensor.Tensor{a}, func(g *tensor.Tensor) []*tensor.Tensor {
+	recordOp(y, op, []*tensor.Tensor{a}, func(g *tensor.Tensor) []*tensor.Tensor {
 		if b == nil {
 			panic(fmt.Sprintf("nn.%s: backward through the same forward pass twice (its saved columns were freed)", op))
 		}

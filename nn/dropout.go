@@ -29,17 +29,36 @@ func NewDropout(p float32, rng *tensor.RNG) *Dropout {
 	return dr
 }
 
-// Forward applies the mask in training mode.
+// Forward applies the mask in training mode. The scaled mask is kept by
+// the autograd node for the backward pass and freed by it.
 func (dr *Dropout) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if !dr.Training() || dr.P == 0 {
 		return x
 	}
+	d := x.Device()
+	var mask *tensor.Tensor
 	if dr.P == 1 {
-		z := tensor.Zeros(x.Device(), x.Shape()...)
-		return tensor.Mul(x, z)
+		mask = tensor.Zeros(d, x.Shape()...)
+	} else {
+		m := dr.RNG.Bernoulli(d, 1-dr.P, x.Shape()...)
+		mask = tensor.Scale(m, 1/(1-dr.P))
+		m.Release()
 	}
-	mask := dr.RNG.Bernoulli(x.Device(), 1-dr.P, x.Shape()...)
-	scaled := tensor.Scale(mask, 1/(1-dr.P))
-	mask.Release()
-	return tensor.Mul(x, scaled)
+	xd := x.Detach()
+	y := tensor.Mul(xd, mask)
+	xd.Release()
+	if !x.RequiresGrad() {
+		mask.Release()
+		return y
+	}
+	recordOp(y, "Dropout", []*tensor.Tensor{x}, func(g *tensor.Tensor) []*tensor.Tensor {
+		if mask == nil {
+			panic("nn.Dropout: backward through the same forward pass twice (its mask was freed)")
+		}
+		gx := tensor.Mul(g, mask)
+		mask.Release()
+		mask = nil
+		return []*tensor.Tensor{gx}
+	})
+	return y
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/ingotml/ingot/tensor"
@@ -36,8 +37,12 @@ func sameShapes(op string, a, b *tensor.Tensor) {
 }
 
 // Losses compose tensor ops whose kernels are already stable and fused
-// where it matters (log-softmax, softplus); gradients come from autograd.
-// Targets never receive gradients unless they require them.
+// where it matters (log-softmax, softplus), so they need no kernels of
+// their own; gradients come from autograd, except for BCELoss (PyTorch's
+// gradient formula) and the class pick of NLL/cross-entropy (a scatter of
+// the upstream gradient), which record their own backward. Targets receive
+// gradients only in MSELoss, L1Loss and BCEWithLogitsLoss, and only when
+// they require them.
 
 // MSELoss is (x − t)².
 func MSELoss(x, target *tensor.Tensor, r Reduction) *tensor.Tensor {
@@ -54,16 +59,45 @@ func L1Loss(x, target *tensor.Tensor, r Reduction) *tensor.Tensor {
 
 // BCELoss is binary cross-entropy on probabilities p in [0, 1]:
 // −(t·log p + (1−t)·log(1−p)), with each log clamped to ≥ −100 as in
-// PyTorch, so p = 0 or 1 gives a finite loss. Where a clamp is active the
-// gradient through that log is 0 (PyTorch instead divides by
-// max(p(1−p), 1e-12)); elsewhere the gradients agree.
+// PyTorch, so p = 0 or 1 gives a finite loss. Its gradient is PyTorch's,
+// (p − t)/max(p·(1−p), 10⁻¹²), finite at p = 0 and 1. The target receives
+// no gradient.
 func BCELoss(p, target *tensor.Tensor, r Reduction) *tensor.Tensor {
 	sameShapes("BCELoss", p, target)
-	floor := tensor.Full(p.Device(), -100)
-	lp := tensor.Maximum(tensor.Log(p), floor)
-	lq := tensor.Maximum(tensor.Log(tensor.Affine(p, -1, 1)), floor)
-	// t·lp + (1−t)·lq = lq + t·(lp − lq)
-	l := tensor.Neg(tensor.Add(lq, tensor.Mul(target, tensor.Sub(lp, lq))))
+	pd, td := p.Detach(), target.Detach()
+	var tmp []*tensor.Tensor
+	keep := func(t *tensor.Tensor) *tensor.Tensor { tmp = append(tmp, t); return t }
+	free := func() {
+		for _, t := range tmp {
+			t.Release()
+		}
+		tmp = tmp[:0]
+	}
+	q := keep(tensor.Affine(pd, -1, 1)) // 1 − p
+	lp := keep(tensor.Clamp(keep(tensor.Log(pd)), -100, math.MaxFloat32))
+	lq := keep(tensor.Clamp(keep(tensor.Log(q)), -100, math.MaxFloat32))
+	// −(t·lp + (1−t)·lq) = −(lq + t·(lp − lq))
+	l := tensor.Neg(keep(tensor.Add(lq, keep(tensor.Mul(td, keep(tensor.Sub(lp, lq)))))))
+	free()
+	if !p.RequiresGrad() {
+		pd.Release()
+		td.Release()
+		return r.apply("BCELoss", l)
+	}
+	recordOp(l, "BCELoss", []*tensor.Tensor{p}, func(g *tensor.Tensor) []*tensor.Tensor {
+		if pd == nil {
+			panic("nn.BCELoss: backward through the same forward pass twice (its inputs were released)")
+		}
+		num := keep(tensor.Sub(pd, td))
+		pq := keep(tensor.Mul(pd, keep(tensor.Affine(pd, -1, 1))))
+		den := keep(tensor.Clamp(pq, 1e-12, math.MaxFloat32))
+		gp := tensor.Mul(g, keep(tensor.Div(num, den)))
+		free()
+		pd.Release()
+		td.Release()
+		pd, td = nil, nil
+		return []*tensor.Tensor{gp}
+	})
 	return r.apply("BCELoss", l)
 }
 
@@ -75,25 +109,51 @@ func BCEWithLogitsLoss(x, target *tensor.Tensor, r Reduction) *tensor.Tensor {
 	return r.apply("BCEWithLogitsLoss", tensor.Sub(tensor.Softplus(x), tensor.Mul(x, target)))
 }
 
-// pickClass returns logp[i, target[i]] as [N] (a gather from the flattened
-// [N·C, 1] table, so the gradient scatters back to those entries only).
-// Targets are checked on the host: they come from host data, so reading
-// them waits for nothing on an asynchronous device.
+// pickClass returns logp[i, target[i]] as [N]; its backward scatters the
+// upstream gradient back to those entries (and frees the index). Targets
+// are checked on the host: they come from host data, so reading them
+// waits for nothing on an asynchronous device.
 func pickClass(op string, logp, target *tensor.Tensor) *tensor.Tensor {
 	if logp.Rank() != 2 || target.DType() != tensor.Int32 || target.Rank() != 1 || target.Dim(0) != logp.Dim(0) {
 		panic(fmt.Sprintf("nn.%s: want input [N, C] and int32 target [N], have %v and %v", op, logp, target))
 	}
 	n, c := logp.Dim(0), logp.Dim(1)
 	ts := target.Int32s()
-	idx := make([]int32, n)
+	flat := make([]int32, n)
 	for i, t := range ts {
 		if t < 0 || int(t) >= c {
 			panic(fmt.Sprintf("nn.%s: target %d at position %d is not a class in [0, %d)", op, t, i, c))
 		}
-		idx[i] = int32(i*c) + t
+		flat[i] = int32(i*c) + t
 	}
-	it := tensor.FromInt32(logp.Device(), idx, n)
-	return tensor.Gather(logp.Reshape(n*c, 1), it).Reshape(n)
+	d := logp.Device()
+	idx := tensor.FromInt32(d, flat, n)
+	ld := logp.Detach()
+	table := ld.Reshape(n*c, 1)
+	picked := tensor.Gather(table, idx)
+	y := picked.Reshape(n)
+	for _, t := range []*tensor.Tensor{ld, table, picked} {
+		t.Release()
+	}
+	if !logp.RequiresGrad() {
+		idx.Release()
+		return y
+	}
+	recordOp(y, op, []*tensor.Tensor{logp}, func(g *tensor.Tensor) []*tensor.Tensor {
+		if idx == nil {
+			panic(fmt.Sprintf("nn.%s: backward through the same forward pass twice (its targets were freed)", op))
+		}
+		gc := g.Contiguous()
+		gl := tensor.Zeros(d, n, c)
+		tensor.ScatterAddKernel.Run(d, tensor.ScatterAddParams{Out: kview(gl), Src: kview(gc), Index: kview(idx), N: n, Rows: n * c, Cols: 1})
+		if gc != g {
+			gc.Release()
+		}
+		idx.Release()
+		idx = nil
+		return []*tensor.Tensor{gl}
+	})
+	return y
 }
 
 // NLLLoss is −logp[i, target[i]] for log-probabilities logp [N, C] and

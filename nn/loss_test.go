@@ -168,3 +168,40 @@ func TestPenalties(t *testing.T) {
 	assert.Equal(t, want, w.Grad().Float32s())
 	assert.Panics(t, func() { L2Penalty(&ReLU{}) })
 }
+
+// TestBCEGradientAtBounds: PyTorch's gradient (p − t)/max(p(1−p), 1e-12)
+// stays finite where p is exactly 0 or 1.
+func TestBCEGradientAtBounds(t *testing.T) {
+	p := tensor.FromFloat32(cpu, []float32{0, 1, 0.5, 0}, 4).SetRequiresGrad(true)
+	tg := tensor.FromFloat32(cpu, []float32{1, 0, 0.25, 0}, 4)
+	BCELoss(p, tg, Sum).Backward()
+	eps := float64(float32(1e-12))
+	assertClose(t, []float64{-1 / eps, 1 / eps, 1, 0}, p.Grad().Float32s(), 0, 1e-6, "dp")
+}
+
+// TestTrainingSteadyStateMLP: a classifier step with Dropout,
+// cross-entropy, BCE and an L2 penalty returns every buffer to the
+// allocator once the graph is released.
+func TestTrainingSteadyStateMLP(t *testing.T) {
+	rng := tensor.NewRNG(2)
+	m := NewSequential(NewLinear(cpu, rng, 5, 8), &ReLU{}, NewDropout(0.3, rng), NewLinear(cpu, rng, 8, 3))
+	x := rng.Normal(cpu, 0, 1, 6, 5)
+	y := tensor.FromInt32(cpu, []int32{0, 2, 1, 1, 0, 2})
+	tg := rng.Uniform(cpu, 0, 1, 6, 3)
+	alloc := cpu.Allocator()
+	var inUse int64
+	for i := range 5 {
+		fresh := alloc.Stats().Fresh
+		out := m.Forward(x)
+		l := tensor.Add(tensor.Add(CrossEntropyLoss(out, y, Mean), BCELoss(tensor.Sigmoid(out), tg, Mean)), tensor.Scale(L2Penalty(m), 1e-3))
+		l.Backward()
+		ZeroGrad(m)
+		l.ReleaseGraph()
+		st := alloc.Stats()
+		if i >= 2 {
+			assert.Equal(t, fresh, st.Fresh, "step %d took fresh buffers", i)
+			assert.Equal(t, inUse, st.InUse, "step %d changed the bytes in use", i)
+		}
+		inUse = st.InUse
+	}
+}
