@@ -242,6 +242,9 @@ func (d *Driver) Compile(sources []driver.Source) error {
 			headers[s.Name] = fmt.Sprintf("#line 1 %q\n%s", s.Name, p.out)
 		}
 	}
+	if len(tus) == 0 {
+		return errors.New("MSL emulator: Compile: no .metal source")
+	}
 	var units []unit
 	for _, u := range tus {
 		code, err := entryCode(u.p.entries, defs)

@@ -70,3 +70,26 @@ func TestShimFeatures(t *testing.T) {
 		assert.Equal(t, want, u, "uint results %d", i)
 	}
 }
+
+// TestHeaderSources: a non-.metal source is a header the .metal sources may
+// #include; it is rewritten like them and errors in it name it.
+func TestHeaderSources(t *testing.T) {
+	d := openLocked(t)
+	common := driver.Source{Name: "common.h", Text: "#pragma once\n#include <metal_stdlib>\nusing namespace metal;\ninline float half_of(float x) { return x * 0.5; }\n"}
+	user := driver.Source{Name: "user.metal", Text: "#include \"common.h\"\nkernel void halve(device float* x [[buffer(0)]], uint i [[thread_position_in_grid]]) {\n  x[i] = half_of(x[i]);\n}\n"}
+	require.NoError(t, d.Compile([]driver.Source{common, user}))
+	b := newBuf(t, d, 4*32)
+	for i := range floats(b) {
+		floats(b)[i] = float32(i)
+	}
+	require.NoError(t, dispatch(t, d, "halve", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: b}))
+	for i, v := range floats(b) {
+		assert.Equal(t, float32(i)/2, v)
+	}
+	bad := driver.Source{Name: "common.h", Text: "inline float half_of(float x) {\n  return y;\n}\n"}
+	err := d.Compile([]driver.Source{bad, user})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "common.h:2:")
+	err = d.Compile([]driver.Source{common})
+	assert.ErrorContains(t, err, "no .metal source")
+}
