@@ -32,6 +32,7 @@ func TestDropout(t *testing.T) {
 	assert.InDelta(t, 1-p, float64(kept)/n, 4*se)
 	y.BackwardWith(tensor.Ones(cpu, n))
 	assert.Equal(t, got, x.Grad().Float32s(), "gradient is the scaled mask")
+	assert.Panics(t, func() { y.BackwardWith(tensor.Ones(cpu, n)) }, "the mask is freed by the first backward")
 
 	again := NewDropout(p, tensor.NewRNG(11)).Forward(tensor.Ones(cpu, n)).Float32s()
 	assert.Equal(t, got, again, "same seed, same mask")
