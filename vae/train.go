@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/ingotml/ingot/data"
 	"github.com/ingotml/ingot/nn"
@@ -176,7 +177,7 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 		return fmt.Errorf("the checkpoint's model %s differs from %s", meta[nn.MetaConfig], t.Model.Config.JSON())
 	}
 	_, model := nn.SplitPrefix(ts, optim.StatePrefix)
-	if err := nn.LoadStateDict(t.Model, model); err != nil {
+	if err := copyState(t.Model, model); err != nil {
 		return err
 	}
 	if err := t.opt.LoadState(ts); err != nil {
@@ -187,6 +188,30 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 		return fmt.Errorf("noise RNG state %q: %w", meta["vae.noise_rng"], err)
 	}
 	t.noise.SetState(seed, stream, counter)
+	return nil
+}
+
+// copyState copies tensors into m's parameters in place, strictly (same
+// names, shapes and dtypes). In place matters: the optimizer holds its own
+// *nn.Param copies of nested parameters, which nn.LoadStateDict's
+// replacement tensors would not reach.
+func copyState(m nn.Module, ts map[string]*tensor.Tensor) error {
+	ps := m.Params()
+	for _, p := range ps {
+		t, ok := ts[p.Name]
+		if !ok {
+			return fmt.Errorf("tensor %q is missing", p.Name)
+		}
+		if !slices.Equal(t.Shape(), p.T.Shape()) || t.DType() != p.T.DType() || p.T.DType() != tensor.Float32 {
+			return fmt.Errorf("tensor %q is %v, the model has %v", p.Name, t, p.T)
+		}
+	}
+	if len(ts) != len(ps) {
+		return fmt.Errorf("%d tensors for a model of %d", len(ts), len(ps))
+	}
+	for _, p := range ps {
+		p.T.CopyFrom(ts[p.Name].Float32s())
+	}
 	return nil
 }
 
