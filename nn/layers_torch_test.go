@@ -140,3 +140,35 @@ func TestTorchModelFile(t *testing.T) {
 	m.SetTraining(false)
 	checkAgainst(t, g, "model.y", m.Forward(g["model.x"]), 2e-5)
 }
+
+// TestTorchBatchNorm1dLayerNorm: BatchNorm1d on [N, C, L] (a training step
+// with gradients and running statistics, then eval) and LayerNorm over
+// the last two dimensions.
+func TestTorchBatchNorm1dLayerNorm(t *testing.T) {
+	g := loadGolden(t)
+	bn := NewBatchNorm1d(cpu, 4)
+	setParam(t, bn.Weight, g["bn1.weight"])
+	setParam(t, bn.Bias, g["bn1.bias"])
+	x := g["bn1.x"].Detach().SetRequiresGrad(true)
+	y := bn.Forward(x)
+	checkAgainst(t, g, "bn1.y", y, 2e-5)
+	y.BackwardWith(g["bn1.gy"].Detach())
+	checkAgainst(t, g, "bn1.dx", x.Grad(), 1e-4)
+	checkAgainst(t, g, "bn1.dweight", bn.Weight.T.Grad(), 1e-4)
+	checkAgainst(t, g, "bn1.dbias", bn.Bias.T.Grad(), 1e-4)
+	checkAgainst(t, g, "bn1.running_mean", bn.RunningMean.T, 1e-5)
+	checkAgainst(t, g, "bn1.running_var", bn.RunningVar.T, 1e-5)
+	bn.SetTraining(false)
+	checkAgainst(t, g, "bn1.y2", bn.Forward(g["bn1.x2"]), 2e-5)
+
+	ln := NewLayerNorm(cpu, 3, 4)
+	setParam(t, ln.Weight, g["ln.weight"])
+	setParam(t, ln.Bias, g["ln.bias"])
+	x = g["ln.x"].Detach().SetRequiresGrad(true)
+	y = ln.Forward(x)
+	checkAgainst(t, g, "ln.y", y, 2e-5)
+	y.BackwardWith(g["ln.gy"].Detach())
+	checkAgainst(t, g, "ln.dx", x.Grad(), 1e-4)
+	checkAgainst(t, g, "ln.dweight", ln.Weight.T.Grad(), 1e-4)
+	checkAgainst(t, g, "ln.dbias", ln.Bias.T.Grad(), 1e-4)
+}

@@ -11,7 +11,8 @@ file it did not write:
 
   layers.safetensors        inputs, parameters, outputs and gradients of
                             Linear, Conv2d, ConvTranspose2d, BatchNorm2d
-                            (train for two steps, then eval) and the losses;
+                            (train for two steps, then eval), BatchNorm1d,
+                            LayerNorm and the losses;
   layers_model.safetensors  the state_dict of a small Sequential model
                             (num_batches_tracked as I64, like PyTorch),
                             whose input and eval output are in
@@ -127,6 +128,29 @@ with torch.no_grad():
 model.eval()
 mx = rnd(3, 1, 8, 8)
 put("model.x", mx); put("model.y", model(mx))
+
+# BatchNorm1d on [N, C, L] (train step, then eval) and LayerNorm over the
+# last two dimensions (forward and gradients).
+bn1 = nn.BatchNorm1d(4)
+with torch.no_grad():
+    bn1.weight.copy_(rnd(4)); bn1.bias.copy_(rnd(4))
+put("bn1.weight", bn1.weight); put("bn1.bias", bn1.bias)
+x = (rnd(3, 4, 5) * 1.5 + 0.5).requires_grad_()
+y = bn1(x)
+put("bn1.x", x); put("bn1.y", y)
+grads("bn1", bn1, x, y)
+put("bn1.running_mean", bn1.running_mean); put("bn1.running_var", bn1.running_var)
+bn1.eval()
+x = rnd(2, 4, 5)
+put("bn1.x2", x); put("bn1.y2", bn1(x))
+
+ln = nn.LayerNorm([3, 4])
+with torch.no_grad():
+    ln.weight.copy_(rnd(3, 4)); ln.bias.copy_(rnd(3, 4))
+x = (rnd(2, 3, 4) * 2).requires_grad_()
+y = ln(x)
+put("ln.x", x); put("ln.weight", ln.weight); put("ln.bias", ln.bias); put("ln.y", y)
+grads("ln", ln, x, y)
 
 DT = {torch.float32: ("F32", "<f4"), torch.int32: ("I32", "<i4"), torch.int64: ("I64", "<i8")}
 
