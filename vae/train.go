@@ -176,11 +176,15 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 	if meta[nn.MetaConfig] != t.Model.Config.JSON() {
 		return fmt.Errorf("the checkpoint's model %s differs from %s", meta[nn.MetaConfig], t.Model.Config.JSON())
 	}
-	_, model := nn.SplitPrefix(ts, optim.StatePrefix)
+	opt, model := nn.SplitPrefix(ts, optim.StatePrefix)
 	if err := copyState(t.Model, model); err != nil {
 		return err
 	}
-	if err := t.opt.LoadState(ts); err != nil {
+	full := make(map[string]*tensor.Tensor, len(opt))
+	for k, v := range opt {
+		full[optim.StatePrefix+k] = v
+	}
+	if err := t.opt.LoadState(full); err != nil {
 		return err
 	}
 	var seed, stream, counter uint64
