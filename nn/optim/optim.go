@@ -22,8 +22,9 @@ type Optimizer interface {
 	// State returns the optimizer's state as named tensors (the live
 	// buffers: write them out before the next Step).
 	State() map[string]*tensor.Tensor
-	// LoadState restores state returned by State, checking every name,
-	// shape and dtype; on error nothing is changed.
+	// LoadState restores state returned by State (names with or without
+	// the StatePrefix), checking every name, shape and dtype; on error
+	// nothing is changed. Parameters absent from it start afresh.
 	LoadState(map[string]*tensor.Tensor) error
 }
 
@@ -64,18 +65,14 @@ func newBase(name string, params []*nn.Param, lr float64, bufs []string) (base, 
 	return b, nil
 }
 
-func (b *base) LR() float64             { return b.lr }
-func (b *base) SetLR(lr float64)        { b.lr = lr }
-func (b *base) ZeroGrad()               { forGrads(b.slots, func(_ *slot, g *tensor.Tensor) { g.ZeroGrad() }) }
-func view(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
-
-func forGrads(slots []*slot, fn func(s *slot, g *tensor.Tensor)) {
-	for _, s := range slots {
-		if g := s.p.T.Grad(); g != nil {
-			fn(s, g)
-		}
+func (b *base) LR() float64      { return b.lr }
+func (b *base) SetLR(lr float64) { b.lr = lr }
+func (b *base) ZeroGrad() {
+	for _, s := range b.slots {
+		s.p.T.ZeroGrad()
 	}
 }
+func view(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
 
 // buf returns s's state buffer name, creating it (zeros like the
 // parameter) on first use.
@@ -137,10 +134,9 @@ func (b *base) LoadState(st map[string]*tensor.Tensor) error {
 	sort.Strings(names)
 	for _, k := range names {
 		t := st[k]
-		rest, ok := strings.CutPrefix(k, StatePrefix)
-		if !ok {
-			continue // not optimizer state (the model's own tensors)
-		}
+		// Names as State gives them, or with the prefix already removed
+		// (nn.SplitPrefix does that).
+		rest, _ := strings.CutPrefix(k, StatePrefix)
 		i := strings.LastIndexByte(rest, '.')
 		if i < 0 {
 			return fmt.Errorf("optim.%s: state tensor %q: want %s<param>.<buffer>", b.name, k, StatePrefix)

@@ -216,7 +216,6 @@ func TestStateRoundTrip(t *testing.T) {
 					saved[k] = tensor.FromFloat32(tensor.CPU(), v.Float32s(), v.Shape()...)
 				}
 			}
-			saved["m.w"] = tensor.FromFloat32(tensor.CPU(), a[0].T.Float32s(), 2, 3) // a model tensor: ignored
 			b := []*nn.Param{param("m.w", a[0].T.Float32s(), 2, 3)}
 			ob, err := mk(b)
 			require.NoError(t, err)
@@ -255,7 +254,8 @@ func TestLoadStateErrors(t *testing.T) {
 		"zero step": {func(m map[string]*tensor.Tensor) {
 			m["optim.w.step"] = tensor.FromInt32(tensor.CPU(), []int32{0}, 1)
 		}, "want ≥ 1"},
-		"no dot": {func(m map[string]*tensor.Tensor) { m["optim.x"] = f(1) }, "want optim.<param>.<buffer>"},
+		"no dot":       {func(m map[string]*tensor.Tensor) { m["optim.x"] = f(1) }, "want optim.<param>.<buffer>"},
+		"model tensor": {func(m map[string]*tensor.Tensor) { m["lstm.weight_ih_l0"] = f(1) }, "unknown parameter \"lstm\""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := good()
@@ -337,4 +337,29 @@ func TestSchedules(t *testing.T) {
 	require.NoError(t, err)
 	Apply(opt, 0.1, StepDecay(1, 0.5), 2)
 	require.InDelta(t, 0.025, opt.LR(), 1e-15)
+}
+
+// TestLoadStateUnprefixed: names without the "optim." prefix (as
+// nn.SplitPrefix returns them) load the same state.
+func TestLoadStateUnprefixed(t *testing.T) {
+	ps := []*nn.Param{param("w", []float32{1, 2}, 2)}
+	opt, err := NewSGD(ps, SGDConfig{LR: 0.1, Momentum: 0.5})
+	require.NoError(t, err)
+	require.NoError(t, opt.LoadState(map[string]*tensor.Tensor{
+		"w.step":            tensor.FromInt32(tensor.CPU(), []int32{2}, 1),
+		"w.momentum_buffer": tensor.FromFloat32(tensor.CPU(), []float32{1, -1}),
+	}))
+	feed(ps, []float32{0, 0})
+	opt.Step() // buf = 0.5·buf + 0; p −= 0.1·buf
+	require.InDeltaSlice(t, []float64{0.95, 2.05}, f64(ps[0].T.Float32s()), 1e-7)
+}
+
+func TestZeroGrad(t *testing.T) {
+	ps := []*nn.Param{param("a", []float32{1, 2}, 2), param("b", []float32{3}, 1)}
+	opt, err := NewAdam(ps, DefaultAdam())
+	require.NoError(t, err)
+	feed(ps, []float32{5, 6}, []float32{7})
+	opt.ZeroGrad()
+	require.Equal(t, []float32{0, 0}, ps[0].T.Grad().Float32s())
+	require.Equal(t, []float32{0}, ps[1].T.Grad().Float32s())
 }
