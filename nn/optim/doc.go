@@ -14,5 +14,10 @@
 // restores it exactly. The learning rate is not state: schedules recompute
 // it from the step.
 //
+// Build an optimizer after loading weights into its model: nn.Param.Set
+// (and so nn.LoadStateDict) gives a parameter a new tensor, which the
+// *nn.Param copies an optimizer was built from (nn.Trainable of a nested
+// module) do not see.
+//
 // Optimizers are not safe for concurrent use.
 package optim
