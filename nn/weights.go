@@ -54,7 +54,7 @@ func WithStorage(dt safetensors.DType) SaveOption {
 	return func(o *saveOptions) { o.storage = dt }
 }
 
-// i64Names are int32 buffers PyTorch keeps as int64: they are written as
+// isI64Name reports int32 buffers PyTorch keeps as int64: they are written as
 // I64 (and read from I64 or I32).
 func isI64Name(name string) bool {
 	return name == "num_batches_tracked" || strings.HasSuffix(name, ".num_batches_tracked")
