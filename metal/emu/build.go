@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/sys/cpu"
 	"golang.org/x/sys/unix"
+
+	"github.com/ingotml/ingot/metal/driver"
 )
 
 //go:embed shim/metal_stdlib shim/emu_rt.h shim/runtime.cpp
@@ -275,45 +277,94 @@ func (t *toolchain) buildRuntime() (string, error) {
 	})
 }
 
-// unit is one translation unit: a .metal source rewritten, with the entry
-// points of its kernels appended.
-type unit struct {
-	name string // e.g. gemm.metal
-	text string
+// stubFiles stand in for the shim while sources are preprocessed: only the
+// sources' own macros expand, and the shim's names (threadgroup, kernel,
+// threadgroup_barrier, ...) stay for the parser to see.
+func stubFiles() map[string]string {
+	m := map[string]string{}
+	for name := range shimFiles() {
+		m[name] = "#pragma once\n"
+	}
+	return m
 }
 
-// buildKernels returns the path of the kernel library of the units; headers
-// are the rewritten non-.metal sources, which units may #include.
-func (t *toolchain) buildKernels(units []unit, headers map[string]string) (string, error) {
-	parts := []string{t.version, strings.Join(t.common, " "), strings.Join(t.kernel, " ")}
+// buildLibrary returns the path of the kernel library of sources, building
+// it if it is not cached. The cache key covers the raw sources, the shim
+// and the flags, so a cached library is loaded without any compiler run.
+// Building preprocesses each .metal source (expanding its macros and
+// #includes, keeping line markers), parses and checks the result, rewrites
+// it, appends the entry points and compiles the units in parallel.
+func (t *toolchain) buildLibrary(sources []driver.Source) (string, error) {
+	parts := []string{t.version, strings.Join(t.common, " "), strings.Join(t.kernel, " "), strings.Join(ppFlags, " ")}
 	shims := shimFiles()
 	for _, name := range sortedKeys(shims) {
 		parts = append(parts, name, shims[name])
 	}
-	for _, name := range sortedKeys(headers) {
-		parts = append(parts, name, headers[name])
+	var tus []string
+	for _, s := range sources {
+		if s.Name == "" || strings.ContainsAny(s.Name, "/\\\"\n") || s.Name[0] == '.' {
+			return "", fmt.Errorf("bad source name %q", s.Name)
+		}
+		parts = append(parts, s.Name, s.Text)
+		if strings.HasSuffix(s.Name, ".metal") {
+			tus = append(tus, s.Name)
+		}
 	}
-	for _, u := range units {
-		parts = append(parts, u.name, u.text)
+	if len(tus) == 0 {
+		return "", errors.New("Compile: no .metal source")
 	}
 	key := "k-" + hashOf(parts...)
 	return t.cached(key, func(dir, out string) error {
-		shimDir := filepath.Join(dir, "shim")
-		if err := os.Mkdir(shimDir, 0o755); err != nil {
-			return err
+		srcDir, shimDir, stubDir := filepath.Join(dir, "src"), filepath.Join(dir, "shim"), filepath.Join(dir, "stub")
+		for _, d := range []string{srcDir, shimDir, stubDir} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return err
+			}
 		}
 		if err := writeFiles(shimDir, shims); err != nil {
 			return err
 		}
-		if err := writeFiles(dir, headers); err != nil {
+		if err := writeFiles(stubDir, stubFiles()); err != nil {
 			return err
 		}
 		files := map[string]string{}
-		for i, u := range units {
-			files[fmt.Sprintf("tu%d.cpp", i)] = u.text
+		for _, s := range sources {
+			files[s.Name] = s.Text
 		}
-		if err := writeFiles(dir, files); err != nil {
+		if err := writeFiles(srcDir, files); err != nil {
 			return err
+		}
+		// preprocess and parse every unit
+		parsedTUs := make([]*parsed, len(tus))
+		defs := map[string]kernelFn{}
+		for i, name := range tus {
+			args := append(append([]string{"-E", "-x", "c++"}, ppFlags...), "-I", stubDir, name)
+			pre, err := t.output(srcDir, args...)
+			if err != nil {
+				return fmt.Errorf("preprocessing %s: %w", name, err)
+			}
+			p, err := parseSource(name, pre)
+			if err != nil {
+				return err
+			}
+			for _, k := range p.kernels {
+				if o, dup := defs[k.name]; dup && (o.file != k.file || o.line != k.line) {
+					return fmt.Errorf("%s:%d: kernel %s is defined twice", k.file, k.line, k.name)
+				}
+				defs[k.name] = k
+			}
+			parsedTUs[i] = p
+		}
+		units := make([]string, len(tus))
+		for i, p := range parsedTUs {
+			code, err := entryCode(p.entries, defs)
+			if err != nil {
+				return err
+			}
+			units[i] = fmt.Sprintf("#include <metal_stdlib>\n%s\n#line 1 \"<entry points of %s>\"\n%s", p.out, tus[i], code)
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("tu%d.cpp", i)), []byte(units[i]), 0o644); err != nil {
+				return err
+			}
 		}
 		// compile the units in parallel, then link
 		errs := make([]error, len(units))
@@ -325,7 +376,7 @@ func (t *toolchain) buildKernels(units []unit, headers map[string]string) (strin
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				args := append(append(append([]string{}, t.common...), t.kernel...), "-I", shimDir, "-I", dir,
+				args := append(append(append(append([]string{}, t.common...), t.kernel...), ppFlags...), "-I", shimDir, "-I", srcDir,
 					"-c", "-o", fmt.Sprintf("tu%d.o", i), fmt.Sprintf("tu%d.cpp", i))
 				errs[i] = t.run(context.Background(), dir, args...)
 			}(i)
@@ -333,7 +384,7 @@ func (t *toolchain) buildKernels(units []unit, headers map[string]string) (strin
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
-				return fmt.Errorf("compiling %s: %w", units[i].name, err)
+				return fmt.Errorf("compiling %s: %w", tus[i], err)
 			}
 		}
 		args := append(append([]string{}, t.common...), "-shared", "-o", out)
@@ -345,6 +396,22 @@ func (t *toolchain) buildKernels(units []unit, headers map[string]string) (strin
 		}
 		return nil
 	})
+}
+
+// ppFlags are the flags of both the preprocessing and the compiling pass.
+var ppFlags = []string{"-std=c++17", "-D__METAL_VERSION__=300"}
+
+// output runs the compiler and returns its standard output.
+func (t *toolchain) output(dir string, args ...string) (string, error) {
+	cmd := command(t.cxx, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		return "", &compileError{msg: strings.TrimSpace(strings.ReplaceAll(errb.String(), dir+"/", "")), err: err}
+	}
+	return out.String(), nil
 }
 
 func sortedKeys(m map[string]string) []string {

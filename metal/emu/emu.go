@@ -58,21 +58,22 @@ var rt struct {
 	once sync.Once
 	err  error
 
-	init          func(int32) int32
-	alloc         func(uintptr) unsafe.Pointer
-	free          func(unsafe.Pointer, uintptr)
-	load          func(string, []byte, int32) int32
-	find          func(int32, string) int32
-	kernelNParams func(int32) int32
-	kernelStatic  func(int32) uint32
-	kernelParam   func(int32, int32, []int32)
-	cbNew         func() unsafe.Pointer
-	cbBytes       func(unsafe.Pointer, []byte, uintptr) unsafe.Pointer
-	cbEncode      func(cb unsafe.Pointer, kernel int32, bufs []uint64, nbufs int32, tg []uint32, ntg int32, grid []uint32)
-	cbCommit      func(unsafe.Pointer)
-	cbWait        func(unsafe.Pointer, []byte, int32, *float64, float64) int32
-	cbDone        func(unsafe.Pointer) int32
-	cbFree        func(unsafe.Pointer)
+	init             func(int32) int32
+	alloc            func(uintptr) unsafe.Pointer
+	free             func(unsafe.Pointer, uintptr)
+	load             func(string, []byte, int32) int32
+	find             func(int32, string) int32
+	kernelNParams    func(int32) int32
+	kernelStatic     func(int32) uint32
+	kernelMaxThreads func(int32) int32
+	kernelParam      func(int32, int32, []int32)
+	cbNew            func() unsafe.Pointer
+	cbBytes          func(unsafe.Pointer, []byte, uintptr) unsafe.Pointer
+	cbEncode         func(cb unsafe.Pointer, kernel int32, bufs []uint64, nbufs int32, tg []uint32, ntg int32, grid []uint32)
+	cbCommit         func(unsafe.Pointer)
+	cbWait           func(unsafe.Pointer, []byte, int32, *float64, float64) int32
+	cbDone           func(unsafe.Pointer) int32
+	cbFree           func(unsafe.Pointer)
 }
 
 func loadRuntime() error {
@@ -103,6 +104,7 @@ func loadRuntime() error {
 		purego.RegisterLibFunc(&rt.find, h, "emu_find")
 		purego.RegisterLibFunc(&rt.kernelNParams, h, "emu_kernel_nparams")
 		purego.RegisterLibFunc(&rt.kernelStatic, h, "emu_kernel_static_tg")
+		purego.RegisterLibFunc(&rt.kernelMaxThreads, h, "emu_kernel_max_threads")
 		purego.RegisterLibFunc(&rt.kernelParam, h, "emu_kernel_param")
 		purego.RegisterLibFunc(&rt.cbNew, h, "emu_cb_new")
 		purego.RegisterLibFunc(&rt.cbBytes, h, "emu_cb_bytes")
@@ -149,9 +151,7 @@ type Driver struct {
 	lib       int32
 	compiled  bool
 	pipelines map[string]*pipeline
-	// maxThreads holds [[max_total_threads_per_threadgroup]] by kernel name
-	maxThreads map[string]int
-	closed     bool
+	closed    bool
 	// queued holds the command buffers committed and not yet waited for.
 	queued map[*cmdBuf]bool
 	// sticky records a misuse reported by a method that cannot return an
@@ -215,46 +215,7 @@ func (d *Driver) Compile(sources []driver.Source) error {
 	if err != nil {
 		return err
 	}
-	defs := map[string]kernelFn{}
-	type tu struct {
-		src driver.Source
-		p   *parsed
-	}
-	var tus []tu
-	headers := map[string]string{}
-	for _, s := range sources {
-		if s.Name == "" || strings.ContainsAny(s.Name, "/\\\"\n") {
-			return fmt.Errorf("MSL emulator: bad source name %q", s.Name)
-		}
-		p, err := parseSource(s.Name, s.Text)
-		if err != nil {
-			return fmt.Errorf("MSL emulator: %w", err)
-		}
-		for _, k := range p.kernels {
-			if _, dup := defs[k.name]; dup {
-				return fmt.Errorf("MSL emulator: %s:%d: kernel %s is defined twice", k.file, k.line, k.name)
-			}
-			defs[k.name] = k
-		}
-		if strings.HasSuffix(s.Name, ".metal") {
-			tus = append(tus, tu{s, p})
-		} else {
-			headers[s.Name] = fmt.Sprintf("#line 1 %q\n%s", s.Name, p.out)
-		}
-	}
-	if len(tus) == 0 {
-		return errors.New("MSL emulator: Compile: no .metal source")
-	}
-	var units []unit
-	for _, u := range tus {
-		code, err := entryCode(u.p.entries, defs)
-		if err != nil {
-			return fmt.Errorf("MSL emulator: %w", err)
-		}
-		text := fmt.Sprintf("#include <metal_stdlib>\n#line 1 %q\n%s\n#line 1 \"<entry points of %s>\"\n%s", u.src.Name, u.p.out, u.src.Name, code)
-		units = append(units, unit{name: u.src.Name, text: text})
-	}
-	path, err := t.buildKernels(units, headers)
+	path, err := t.buildLibrary(sources)
 	if err != nil {
 		return fmt.Errorf("MSL emulator: %w", err)
 	}
@@ -266,18 +227,6 @@ func (d *Driver) Compile(sources []driver.Source) error {
 	d.lib = lib
 	d.compiled = true
 	d.pipelines = map[string]*pipeline{}
-	d.maxThreads = map[string]int{}
-	for _, u := range tus {
-		for _, e := range u.p.entries {
-			m := e.maxThreads
-			if m == 0 {
-				m = defs[e.base].maxThreads
-			}
-			if m > 0 {
-				d.maxThreads[e.host] = m
-			}
-		}
-	}
 	return nil
 }
 
@@ -304,8 +253,8 @@ func (d *Driver) Pipeline(name string) (driver.Pipeline, error) {
 		return nil, fmt.Errorf("MSL emulator: no kernel function %q in the compiled library", name)
 	}
 	p := &pipeline{name: name, kernel: k, maxThreads: maxThreads}
-	if m := d.maxThreads[name]; m > 0 {
-		p.maxThreads = m
+	if m := rt.kernelMaxThreads(k); m > 0 { // [[max_total_threads_per_threadgroup]]
+		p.maxThreads = int(m)
 	}
 	n := rt.kernelNParams(k)
 	out := make([]int32, 4)

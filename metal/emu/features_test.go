@@ -93,3 +93,14 @@ func TestHeaderSources(t *testing.T) {
 	err = d.Compile([]driver.Source{common})
 	assert.ErrorContains(t, err, "no .metal source")
 }
+
+func TestMacroInstantiations(t *testing.T) {
+	d := openWith(t, "features.metal")
+	f, u := newBuf(t, d, 4*32), newBuf(t, d, 4*32)
+	require.NoError(t, dispatch(t, d, "fill_f32", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: f}))
+	require.NoError(t, dispatch(t, d, "fill_u32", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: u}))
+	for i := 0; i < 32; i++ {
+		assert.Equal(t, float32(3*i), floats(f)[i])
+		assert.Equal(t, uint32(3*i), uints(u)[i])
+	}
+}

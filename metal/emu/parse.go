@@ -29,8 +29,9 @@ type token struct {
 	text     string
 	pos, end int // byte offsets in the source
 	line     int
-	attr     bool // inside [[...]]
-	match    int  // index of the partner of a bracket token, -1 if none
+	file     string // from the last line marker, "" before any
+	attr     bool   // inside [[...]]
+	match    int    // index of the partner of a bracket token, -1 if none
 }
 
 // tokenize splits MSL source into tokens, skipping comments and
@@ -38,6 +39,7 @@ type token struct {
 func tokenize(src string) []token {
 	var toks []token
 	line := 1
+	file := ""
 	bol := true // only whitespace since the start of the line
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -65,12 +67,20 @@ func tokenize(src string) []token {
 			i = end
 			continue
 		case c == '#' && bol:
+			start := i
 			for i < len(src) && src[i] != '\n' {
 				if src[i] == '\\' && i+1 < len(src) && src[i+1] == '\n' {
 					line++
 					i++
 				}
 				i++
+			}
+			// line markers of preprocessed text: # 12 "gemm.metal" or #line 12 "x"
+			if n, f, ok := lineMarker(src[start:i]); ok {
+				line = n - 1 // the newline that follows counts
+				if f != "" {
+					file = f
+				}
 			}
 			continue
 		}
@@ -117,7 +127,7 @@ func tokenize(src string) []token {
 			}
 			k = tPunct
 		}
-		toks = append(toks, token{kind: k, text: src[start:i], pos: start, end: i, line: line})
+		toks = append(toks, token{kind: k, text: src[start:i], pos: start, end: i, line: line, file: file})
 	}
 	markAttributes(toks)
 	matchBrackets(toks)
@@ -144,6 +154,23 @@ func matchBrackets(toks []token) {
 			}
 		}
 	}
+}
+
+// lineMarker parses "# 12 \"file\"" and "#line 12 \"file\"".
+func lineMarker(s string) (int, string, bool) {
+	f := strings.Fields(strings.TrimPrefix(strings.TrimPrefix(s, "#"), "line"))
+	if len(f) < 1 {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 0 {
+		return 0, "", false
+	}
+	name := ""
+	if len(f) >= 2 && len(f[1]) >= 2 && f[1][0] == '"' {
+		name = strings.Trim(f[1], `"`)
+	}
+	return n, name, true
 }
 
 func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -285,6 +312,9 @@ type srcError struct {
 func (e *srcError) Error() string { return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg) }
 
 func errAt(file string, t token, format string, a ...any) error {
+	if t.file != "" {
+		file = t.file
+	}
 	return &srcError{file, t.line, fmt.Sprintf(format, a...)}
 }
 
@@ -389,8 +419,15 @@ func (p *parsed) kernelAt(file, src string, toks []token, m int) error {
 	maxThreads := 0
 	for _, g := range attrs {
 		for _, a := range splitTop(g) {
-			if len(a) >= 4 && a[0].text == "host_name" && a[2].kind == tStr {
-				host = strings.Trim(a[2].text, `"`)
+			if len(a) >= 4 && a[0].text == "host_name" && a[1].text == "(" && a[len(a)-1].text == ")" {
+				// adjacent literals concatenate ("gemm_" "f32" from a macro)
+				host = ""
+				for _, st := range a[2 : len(a)-1] {
+					if st.kind != tStr {
+						return errAt(file, a[0], "host_name needs a string literal")
+					}
+					host += strings.Trim(st.text, `"`)
+				}
 			}
 			if len(a) >= 4 && a[0].text == "max_total_threads_per_threadgroup" {
 				n, err := strconv.ParseInt(strings.TrimRight(a[2].text, "uU"), 0, 32)
@@ -881,7 +918,11 @@ func entryCode(entries []entry, defs map[string]kernelFn) (string, error) {
 		}
 		sb.WriteString("};\n")
 		fmt.Fprintf(&sb, "void emu_e_%d(const emu_thread *t) { ::metal::emu_invoke(&%s, t, emu_ps_%d); }\n", i, e.fn, i)
-		fmt.Fprintf(&sb, "int emu_r_%d = ::metal::emu_register_kernel<%d>(%q, %q, &%s, emu_ps_%d, &emu_e_%d);\n", i, n, e.host, e.file, e.fn, i, i)
+		mt := e.maxThreads
+		if mt == 0 {
+			mt = k.maxThreads
+		}
+		fmt.Fprintf(&sb, "int emu_r_%d = ::metal::emu_register_kernel<%d>(%q, %q, &%s, emu_ps_%d, &emu_e_%d, %d);\n", i, n, e.host, e.file, e.fn, i, i, mt)
 	}
 	sb.WriteString("}\n")
 	return sb.String(), nil

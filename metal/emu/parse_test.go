@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ingotml/ingot/metal/driver"
 )
 
 func TestRewriteKeepsLines(t *testing.T) {
@@ -120,19 +122,14 @@ func TestConcurrentBuildsShareOneLibrary(t *testing.T) {
 	require.NoError(t, err)
 	own := *tc
 	own.cache = t.TempDir()
-	src := "#include <metal_stdlib>\nusing namespace metal;\nkernel void k(device float* x [[buffer(0)]]) { x[0] = 1.0; }\n"
-	p, err := parseSource("c.metal", src)
-	require.NoError(t, err)
-	code, err := entryCode(p.entries, map[string]kernelFn{"k": p.kernels[0]})
-	require.NoError(t, err)
-	u := []unit{{name: "c.metal", text: "#include <metal_stdlib>\n" + p.out + code}}
+	src := []driver.Source{{Name: "c.metal", Text: "#include <metal_stdlib>\nusing namespace metal;\nkernel void k(device float* x [[buffer(0)]]) { x[0] = 1.0; }\n"}}
 	const n = 4
 	paths := make([]string, n)
 	errs := make([]error, n)
 	done := make(chan int)
 	for i := 0; i < n; i++ {
 		go func(i int) {
-			paths[i], errs[i] = own.buildKernels(u, nil)
+			paths[i], errs[i] = own.buildLibrary(src)
 			done <- i
 		}(i)
 	}

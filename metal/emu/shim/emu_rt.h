@@ -50,7 +50,7 @@ typedef void (*emu_entry_fn)(const emu_thread *);
    argument (delta, lane, mask). */
 typedef void (*emu_resolve_fn)(const void *const *in, void *const *out, const int *arg);
 
-int emu_register(const char *name, const char *file, emu_entry_fn fn, const emu_param *params, int nparams);
+int emu_register(const char *name, const char *file, emu_entry_fn fn, const emu_param *params, int nparams, int max_threads);
 void emu_barrier(int simd_scope, const char *file, int line, int counter);
 void emu_simd(const void *in, void *out, int arg, emu_resolve_fn fn, const char *file, int line, int counter);
 void *emu_tg_static(unsigned long size, unsigned long align, const void *key, const char *name);

@@ -145,6 +145,7 @@ struct Kernel {
   std::vector<emu_param> ps;
   std::atomic<unsigned> static_tg{0};
   int lib;
+  int max_threads; // [[max_total_threads_per_threadgroup]], 0 if none
 };
 
 std::mutex g_load_mu; // serialises emu_load
@@ -576,7 +577,7 @@ constexpr size_t kQuarBytes = 256 << 20, kQuarCount = 4096;
 } // namespace
 
 // ---- entry points used by kernel libraries -----------------------------------
-extern "C" int emu_register(const char *name, const char *file, emu_entry_fn fn, const emu_param *params, int nparams) {
+extern "C" int emu_register(const char *name, const char *file, emu_entry_fn fn, const emu_param *params, int nparams, int max_threads) {
   std::lock_guard<std::mutex> lk(g_reg_mu);
   Kernel *k = new Kernel();
   k->name = name;
@@ -584,6 +585,7 @@ extern "C" int emu_register(const char *name, const char *file, emu_entry_fn fn,
   k->fn = fn;
   k->ps.assign(params, params + nparams);
   k->lib = g_loading;
+  k->max_threads = max_threads;
   g_kernels.push_back(k);
   return 0;
 }
@@ -723,6 +725,11 @@ extern "C" int emu_find(int lib, const char *name) {
 extern "C" int emu_kernel_nparams(int k) {
   std::lock_guard<std::mutex> lk(g_reg_mu);
   return int(g_kernels[k]->ps.size());
+}
+
+extern "C" int emu_kernel_max_threads(int k) {
+  std::lock_guard<std::mutex> lk(g_reg_mu);
+  return g_kernels[k]->max_threads;
 }
 
 extern "C" unsigned emu_kernel_static_tg(int k) {

@@ -68,3 +68,13 @@ kernel void features(device float* out [[buffer(0)]],
     u[6] = simd_sum(lane < 5 ? 1u : 0u);
     u[7] = uint(int(lid) - 40) / 3u;
 }
+
+// Instantiations stamped out by a macro (MLX style).
+template <typename T>
+kernel void fill_k(device T* x [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    x[i] = T(i) * T(3);
+}
+#define INSTANTIATE_FILL(tname, T) \
+    template [[host_name("fill_" #tname)]] kernel void fill_k<T>(device T*, uint);
+INSTANTIATE_FILL(f32, float)
+INSTANTIATE_FILL(u32, uint)
