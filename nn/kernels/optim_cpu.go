@@ -39,7 +39,7 @@ func optimFor(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	parallel.Run(&optimTask{n: n, fn: fn}, min(parallel.Threads(), max(1, n/optimGrain)))
+	parallel.Run(&optimTask{n: n, fn: fn}, min(parallel.Threads(), max(2, n/optimGrain)))
 }
 
 func optimF32(v tensor.View, n int) []float32 {

@@ -51,7 +51,7 @@ func rnnForRows(n, width int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	parallel.Run(&rnnTask{n: n, fn: fn}, min(parallel.Threads(), n, max(1, n*width/rnnGrain)))
+	parallel.Run(&rnnTask{n: n, fn: fn}, min(parallel.Threads(), n, max(2, n*width/rnnGrain)))
 }
 
 // rnnSigmoidInPlace and rnnTanhTo are the cells' activations, vectorised
