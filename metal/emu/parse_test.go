@@ -151,3 +151,11 @@ func TestConcurrentBuildsShareOneLibrary(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, st.Size(), int64(1000))
 }
+
+func TestNoCompilerError(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("CXX", "")
+	_, err := newToolchain()
+	require.Error(t, err)
+	assert.Equal(t, "MSL emulator needs a C++ compiler (g++ or clang++): apt-get install g++", err.Error())
+}

@@ -11,6 +11,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -656,8 +657,17 @@ extern "C" int emu_init(int nthreads) {
   std::call_once(g_init_once, [nthreads] {
     int n = nthreads > 0 ? nthreads : (int)std::thread::hardware_concurrency();
     if (n < 1) n = 1;
+    // The emulator's threads inherit a mask that blocks asynchronous
+    // signals (SIGCHLD of the compiler, Go's SIGURG, ...): the Go runtime's
+    // handlers must not run on threads Go does not know. Faults (SIGSEGV of
+    // a bad kernel) still arrive.
+    sigset_t all, old;
+    sigfillset(&all);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&all, sig);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     std::thread(gpu_thread).detach();
     for (int i = 1; i < n; i++) std::thread(pool_thread).detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   });
   return 0;
 }
