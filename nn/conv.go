@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	_ "unsafe" // go:linkname
 
 	"github.com/ingotml/ingot/nn/kernels"
 	"github.com/ingotml/ingot/tensor"
@@ -56,16 +55,9 @@ func (c ConvConfig) normalized(op string, transposed bool) ConvConfig {
 // Wᵀ·g. ConvTranspose2d is cols = Wᵀ·x then col2im; its input gradient
 // goes through im2col of g. The GEMMs' gradients come from tensor.MatMul.
 
-// recordOp attaches backward to out as one autograd node (backward returns
-// one gradient per input, nil where none). Package tensor records its own
-// ops this way but exports no custom-op API yet; until it does (requested:
-// tensor.Record with this signature, as for the recurrent layers'
-// rnnRecord), the convolutions, Dropout and some losses reach its recorder
-// by linkname. backward must not record a graph: it computes on tensors
-// that do not require gradients.
-//
-//go:linkname recordOp github.com/ingotml/ingot/tensor.record
-func recordOp(out *tensor.Tensor, op string, inputs []*tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor)
+// recordOp attaches backward to out as one autograd node (tensor.Record):
+// the convolutions, Dropout and some losses are ops of their own.
+var recordOp = tensor.Record
 
 func kview(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
 

@@ -24,6 +24,16 @@ func needsGrad(ts ...*Tensor) bool {
 	return false
 }
 
+// Record makes out the result of a custom op (a fused layer, a loss) in the
+// autograd graph: backward maps the gradient of out to one gradient per
+// input (nil where none), and must not record a graph itself — compute on
+// tensors that do not require gradients (Detach, or values saved before).
+// Packages that define ops on fused kernels (nn's convolutions and
+// recurrent layers) use it; call it only when an input requires gradients.
+func Record(out *Tensor, op string, inputs []*Tensor, backward func(g *Tensor) []*Tensor) {
+	record(out, op, inputs, backward)
+}
+
 // record attaches op's backward to out.
 func record(out *Tensor, op string, inputs []*Tensor, backward func(g *Tensor) []*Tensor) {
 	out.requiresGrad = true
