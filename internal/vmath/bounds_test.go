@@ -6,6 +6,6 @@ const (
 	boundLog      = 1.0
 	boundLog1p    = 1.0
 	boundTanh     = 1.5
-	boundSigmoid  = 2.5
+	boundSigmoid  = 2.0
 	boundSoftplus = 2.0
 )

@@ -18,6 +18,7 @@ var genericKernels = kernels{
 	axpy:        axpyGeneric,
 	addConst:    addConstGeneric,
 	expShiftSum: expShiftSumGeneric,
+	expSum:      expSumGeneric,
 	sum:         sumGeneric,
 	dot:         dotGeneric,
 	max:         maxGeneric,
@@ -248,6 +249,14 @@ func expShiftSumGeneric(dst, x []float32, c float32) float64 {
 		e := expG(v + c)
 		dst[i] = e
 		s += float64(e)
+	}
+	return s
+}
+
+func expSumGeneric(x []float32, c float32) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += float64(expG(v + c))
 	}
 	return s
 }

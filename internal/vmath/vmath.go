@@ -43,7 +43,8 @@ type kernels struct {
 	scale, axpy, addConst func(dst, x []float32, s float32)
 	// expShiftSum stores exp(x+c) in dst and returns the sum of what it stored.
 	expShiftSum func(dst, x []float32, c float32) float64
-	sum         func(x []float32) float64 // float64 accumulation
+	expSum      func(x []float32, c float32) float64 // the same sum, nothing stored
+	sum         func(x []float32) float64            // float64 accumulation
 	dot         func(a, b []float32) float64
 	max         func(x []float32) float32 // NaN if any element is NaN
 }
@@ -131,7 +132,6 @@ type task struct {
 	rows, cols int
 	acc        [maxParts]float64
 	accMax     [maxParts]float32
-	scratch    [512]float32 // log-softmax sums through it (dst may alias x)
 }
 
 var taskPool = sync.Pool{New: func() any { return new(task) }}
@@ -400,13 +400,7 @@ func (t *task) softmaxRow(dst, x []float32, logOut bool) {
 		k.scale(dst, dst, float32(1/s))
 		return
 	}
-	// dst may alias x: sum e**(x-m) through a scratch buffer first.
-	buf := t.scratch[:]
-	s := 0.0
-	for i := 0; i < len(x); i += len(buf) {
-		c := x[i:min(i+len(buf), len(x))]
-		s += k.expShiftSum(buf[:len(c)], c, -m)
-	}
+	s := k.expSum(x, -m)   // nothing stored: dst may alias x
 	k.addConst(dst, x, -m) // x-m first: adding a rounded m+ln(s) would lose digits
 	k.addConst(dst, dst, -float32(math.Log(s)))
 }

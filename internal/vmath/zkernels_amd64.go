@@ -54,6 +54,9 @@ func asmAddConstAVX512(dst, x *float32, n int, s float32)
 func asmExpShiftSumAVX512(dst, x *float32, n int, c float32, acc *float64)
 
 //go:noescape
+func asmExpSumAVX512(x *float32, n int, c float32, acc *float64)
+
+//go:noescape
 func asmSumAVX512(x *float32, n int, acc *float64)
 
 //go:noescape
@@ -66,7 +69,7 @@ var kernelsAVX512 = kernels{
 	path:  cpufeat.Path("avx512"),
 	unary: unaryAVX512, binary: binaryAVX512,
 	scale: scaleAVX512, axpy: axpyAVX512, addConst: addConstAVX512,
-	expShiftSum: expShiftSumAVX512, sum: sumAVX512, dot: dotAVX512, max: maxAVX512,
+	expShiftSum: expShiftSumAVX512, expSum: expSumAVX512, sum: sumAVX512, dot: dotAVX512, max: maxAVX512,
 }
 
 func unaryNAVX512(op int, dst, x *float32, n int) {
@@ -189,6 +192,30 @@ func expShiftSumAVX512(dst, x []float32, c float32) float64 {
 	return s
 }
 
+func expSumAVX512(x []float32, c float32) float64 {
+	var acc [16]float64
+	n := len(x) &^ (16 - 1)
+	if n > 0 {
+		asmExpSumAVX512(&x[0], n, c, &acc[0])
+	}
+	s := 0.0
+	for _, v := range acc {
+		s += v
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [16]float32
+		for i := range buf {
+			buf[i] = float32(negInf)
+		}
+		copy(buf[:], x[n:])
+		asmExpSumAVX512(&buf[0], 16, c, &acc[0])
+		for _, v := range acc {
+			s += v
+		}
+	}
+	return s
+}
+
 func sumAVX512(x []float32) float64 {
 	var acc [16]float64
 	n := len(x) &^ (16 - 1)
@@ -291,6 +318,9 @@ func asmAddConstAVX2(dst, x *float32, n int, s float32)
 func asmExpShiftSumAVX2(dst, x *float32, n int, c float32, acc *float64)
 
 //go:noescape
+func asmExpSumAVX2(x *float32, n int, c float32, acc *float64)
+
+//go:noescape
 func asmSumAVX2(x *float32, n int, acc *float64)
 
 //go:noescape
@@ -303,7 +333,7 @@ var kernelsAVX2 = kernels{
 	path:  cpufeat.Path("avx2"),
 	unary: unaryAVX2, binary: binaryAVX2,
 	scale: scaleAVX2, axpy: axpyAVX2, addConst: addConstAVX2,
-	expShiftSum: expShiftSumAVX2, sum: sumAVX2, dot: dotAVX2, max: maxAVX2,
+	expShiftSum: expShiftSumAVX2, expSum: expSumAVX2, sum: sumAVX2, dot: dotAVX2, max: maxAVX2,
 }
 
 func unaryNAVX2(op int, dst, x *float32, n int) {
@@ -419,6 +449,30 @@ func expShiftSumAVX2(dst, x []float32, c float32) float64 {
 		copy(buf[:], x[n:])
 		asmExpShiftSumAVX2(&buf[0], &buf[0], 8, c, &acc[0])
 		copy(dst[n:], buf[:r])
+		for _, v := range acc {
+			s += v
+		}
+	}
+	return s
+}
+
+func expSumAVX2(x []float32, c float32) float64 {
+	var acc [8]float64
+	n := len(x) &^ (8 - 1)
+	if n > 0 {
+		asmExpSumAVX2(&x[0], n, c, &acc[0])
+	}
+	s := 0.0
+	for _, v := range acc {
+		s += v
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [8]float32
+		for i := range buf {
+			buf[i] = float32(negInf)
+		}
+		copy(buf[:], x[n:])
+		asmExpSumAVX2(&buf[0], 8, c, &acc[0])
 		for _, v := range acc {
 			s += v
 		}

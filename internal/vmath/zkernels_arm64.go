@@ -54,6 +54,9 @@ func asmAddConstNEON(dst, x *float32, n int, s float32)
 func asmExpShiftSumNEON(dst, x *float32, n int, c float32, acc *float64)
 
 //go:noescape
+func asmExpSumNEON(x *float32, n int, c float32, acc *float64)
+
+//go:noescape
 func asmSumNEON(x *float32, n int, acc *float64)
 
 //go:noescape
@@ -66,7 +69,7 @@ var kernelsNEON = kernels{
 	path:  cpufeat.Path("neon"),
 	unary: unaryNEON, binary: binaryNEON,
 	scale: scaleNEON, axpy: axpyNEON, addConst: addConstNEON,
-	expShiftSum: expShiftSumNEON, sum: sumNEON, dot: dotNEON, max: maxNEON,
+	expShiftSum: expShiftSumNEON, expSum: expSumNEON, sum: sumNEON, dot: dotNEON, max: maxNEON,
 }
 
 func unaryNNEON(op int, dst, x *float32, n int) {
@@ -182,6 +185,30 @@ func expShiftSumNEON(dst, x []float32, c float32) float64 {
 		copy(buf[:], x[n:])
 		asmExpShiftSumNEON(&buf[0], &buf[0], 4, c, &acc[0])
 		copy(dst[n:], buf[:r])
+		for _, v := range acc {
+			s += v
+		}
+	}
+	return s
+}
+
+func expSumNEON(x []float32, c float32) float64 {
+	var acc [4]float64
+	n := len(x) &^ (4 - 1)
+	if n > 0 {
+		asmExpSumNEON(&x[0], n, c, &acc[0])
+	}
+	s := 0.0
+	for _, v := range acc {
+		s += v
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [4]float32
+		for i := range buf {
+			buf[i] = float32(negInf)
+		}
+		copy(buf[:], x[n:])
+		asmExpSumNEON(&buf[0], 4, c, &acc[0])
 		for _, v := range acc {
 			s += v
 		}

@@ -239,6 +239,12 @@ var reduceKernels = []Kernel{
 		b.Store(0, V(0))
 		b.AccAddF64(0, V(0))
 	}},
+	{Name: "expSum", Ptrs: []string{"x"}, Scalars: []string{"c"}, Accs: []Acc{{Kind: "f64"}}, Body: func(b Backend) {
+		b.Load(V(0), 0)
+		b.Bin("add", V(0), V(0), S(0))
+		expCore(b, V(0), V(0), V(1), V(2), V(3), V(4), V(5))
+		b.AccAddF64(0, V(0))
+	}},
 	{Name: "sum", Ptrs: []string{"x"}, Accs: []Acc{{Kind: "f64"}}, Body: func(b Backend) {
 		b.Load(V(0), 0)
 		b.AccAddF64(0, V(0))

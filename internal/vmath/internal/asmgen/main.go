@@ -111,7 +111,7 @@ var kernels{{.S}} = kernels{
 	path: cpufeat.Path("{{.Path}}"),
 	unary: unary{{.S}}, binary: binary{{.S}},
 	scale: scale{{.S}}, axpy: axpy{{.S}}, addConst: addConst{{.S}},
-	expShiftSum: expShiftSum{{.S}}, sum: sum{{.S}}, dot: dot{{.S}}, max: max{{.S}},
+	expShiftSum: expShiftSum{{.S}}, expSum: expSum{{.S}}, sum: sum{{.S}}, dot: dot{{.S}}, max: max{{.S}},
 }
 
 func unaryN{{.S}}(op int, dst, x *float32, n int) {
@@ -213,6 +213,30 @@ func expShiftSum{{.S}}(dst, x []float32, c float32) float64 {
 		copy(buf[:], x[n:])
 		asmExpShiftSum{{.S}}(&buf[0], &buf[0], {{.W}}, c, &acc[0])
 		copy(dst[n:], buf[:r])
+		for _, v := range acc {
+			s += v
+		}
+	}
+	return s
+}
+
+func expSum{{.S}}(x []float32, c float32) float64 {
+	var acc [{{.W}}]float64
+	n := len(x) &^ ({{.W}} - 1)
+	if n > 0 {
+		asmExpSum{{.S}}(&x[0], n, c, &acc[0])
+	}
+	s := 0.0
+	for _, v := range acc {
+		s += v
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [{{.W}}]float32
+		for i := range buf {
+			buf[i] = float32(negInf)
+		}
+		copy(buf[:], x[n:])
+		asmExpSum{{.S}}(&buf[0], {{.W}}, c, &acc[0])
 		for _, v := range acc {
 			s += v
 		}
