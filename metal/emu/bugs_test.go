@@ -290,7 +290,8 @@ func TestHungKernelTimesOut(t *testing.T) {
 	cb.Commit()
 	err = cb.Wait()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "still running after 0.2 s: dispatch 0 (kernel wait_flag) does not finish")
+	// (under heavy load the GPU thread may not even have started it)
+	assert.Contains(t, err.Error(), "command buffer still running after 0.2 s")
 	storeUint32(&uints(flag)[0], 1) // let it finish
 	for d.Close() != nil {
 		time.Sleep(10 * time.Millisecond)
