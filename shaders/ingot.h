@@ -1,6 +1,7 @@
-// ingot.h: definitions shared by every ingot kernel. The Metal device
-// prepends it to each .metal file in place of `#include "ingot.h"` (Metal
-// compiles from source strings and cannot open files itself).
+// ingot.h: definitions shared by every ingot kernel. Each .metal file
+// includes it; shaders.Library inlines it once at the top of the single
+// translation unit the drivers compile (Metal compiles from source strings
+// and cannot open files itself).
 //
 // Argument structs mirror the Go parameter structs of package tensor and are
 // packed by package metal: 4-byte fields, in order, no padding.
