@@ -3,6 +3,7 @@ package charlm
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/ingotml/ingot/nn"
 	"github.com/ingotml/ingot/nn/optim"
@@ -151,7 +152,7 @@ func (tr *Trainer) LoadState(ts map[string]*tensor.Tensor) error {
 	if err := CopyInto(tr.Model, model); err != nil {
 		return err
 	}
-	if err := tr.Opt.LoadState(ts); err != nil { // it reads only the "optim." names
+	if err := tr.Opt.LoadState(OptimState(ts)); err != nil {
 		return err
 	}
 	tr.ResetCarry()
@@ -197,4 +198,16 @@ func CopyInto(m nn.Module, tensors map[string]*tensor.Tensor) error {
 		p.T.CopyFrom(tensors[p.Name].Float32s())
 	}
 	return nil
+}
+
+// OptimState returns the tensors whose names start with optim.StatePrefix,
+// names unchanged (what an optimizer's LoadState takes).
+func OptimState(ts map[string]*tensor.Tensor) map[string]*tensor.Tensor {
+	out := map[string]*tensor.Tensor{}
+	for k, v := range ts {
+		if strings.HasPrefix(k, optim.StatePrefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
