@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ingotml/ingot/internal/cpufeat"
 	"github.com/ingotml/ingot/internal/parallel"
@@ -152,5 +153,49 @@ func BenchmarkParallelGrain(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkSpeedup alternates the kernel (on the default, fastest path) and
+// the scalar loop over package math in the same iterations and reports the
+// ratio of their times ("x-scalar"), which stays meaningful on a busy
+// machine where absolute rates swing:
+//
+//	go test -run '^$' -bench Speedup -benchtime 2s ./internal/vmath
+func BenchmarkSpeedup(b *testing.B) {
+	const n = 4096
+	x := benchInput(n)
+	pos := make([]float32, n)
+	for i, v := range x {
+		pos[i] = float32(math.Abs(float64(v))) + 1e-3
+	}
+	dst := make([]float32, n)
+	cases := []struct {
+		name string
+		f    func(dst, x []float32)
+		ref  func(float64) float64
+		in   []float32
+	}{
+		{"Exp", Exp, math.Exp, x},
+		{"Tanh", Tanh, math.Tanh, x},
+		{"Sigmoid", Sigmoid, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }, x},
+		{"Log", Log, math.Log, pos},
+	}
+	for _, c := range cases {
+		b.Run(c.name+"/"+string(Path()), func(b *testing.B) {
+			var kern, scalar time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				c.f(dst, c.in)
+				t1 := time.Now()
+				for i, v := range c.in {
+					dst[i] = float32(c.ref(float64(v)))
+				}
+				kern += t1.Sub(t0)
+				scalar += time.Since(t1)
+			}
+			b.ReportMetric(float64(scalar)/float64(kern), "x-scalar")
+			b.ReportMetric(float64(n)*float64(b.N)/kern.Seconds(), "elem/s")
+		})
 	}
 }
