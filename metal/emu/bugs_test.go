@@ -298,3 +298,19 @@ func TestHungKernelTimesOut(t *testing.T) {
 	}
 	assert.Equal(t, uint32(1), uints(out)[0])
 }
+
+// TestSimdgroupBarrierDoesNotSyncTheGroup: SIMD groups run one after the
+// other up to a threadgroup barrier, so reading another SIMD group's data
+// after only a simdgroup_barrier sees poison.
+func TestSimdgroupBarrierDoesNotSyncTheGroup(t *testing.T) {
+	d := openWith(t, "broken.metal")
+	o := newBuf(t, d, 4*64)
+	require.NoError(t, dispatch(t, d, "simd_barrier_only", sz(1, 1, 1), sz(64, 1, 1), nil, driver.Arg{Buffer: o}))
+	for i, v := range floats(o) {
+		if i < 32 {
+			assert.True(t, math.IsNaN(float64(v)), "thread %d of the first SIMD group read the second's slot before it was written: %v", i, v)
+		} else {
+			assert.Equal(t, float32(i-32), v, "thread %d: the first SIMD group had written its slot", i)
+		}
+	}
+}

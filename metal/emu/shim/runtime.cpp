@@ -393,45 +393,51 @@ bool run_group(Worker *w, uint64_t gi) {
   void *out[32];
   int arg[32];
   for (uint64_t round = 0;; round++) {
-    // Alternate the order threads run in (by group and by round), so that a
-    // missing barrier shows whichever direction the data flows.
+    // One SIMD group at a time runs until all its lanes wait at a
+    // threadgroup barrier or have returned; only SIMD collectives interleave
+    // its lanes. So data passed between SIMD groups without a threadgroup
+    // barrier is not there yet. The order of groups and of lanes alternates
+    // (by threadgroup and by round) so a missing barrier shows whichever
+    // direction the data flows.
     bool rev = ((gi + round) & 1) != 0;
-    for (int k = 0; k < n; k++) {
-      Fiber *f = w->fibers[rev ? n - 1 - k : k];
-      if (f->state != F_RUN) continue;
-      to_fiber(w, f);
-      if (w->trapped) return false;
+    for (int q = 0; q < nsg; q++) {
+      int sg = rev ? nsg - 1 - q : q;
+      int base = sg * 32, end = base + 32 < n ? base + 32 : n;
+      for (;;) {
+        for (int k = base; k < end; k++) {
+          Fiber *f = w->fibers[rev ? end - 1 - (k - base) : k];
+          if (f->state != F_RUN) continue;
+          to_fiber(w, f);
+          if (w->trapped) return false;
+        }
+        // All lanes are blocked. The lanes waiting at one SIMD site are its
+        // active lanes; the rest has returned or waits elsewhere
+        // (divergence) and is inactive for it.
+        bool progress = false;
+        for (;;) {
+          Fiber *first = nullptr;
+          for (int i = base; i < end && !first; i++)
+            if (w->fibers[i]->state == F_SIMD) first = w->fibers[i];
+          if (!first) break;
+          for (int l = 0; l < 32; l++) { in[l] = nullptr; out[l] = nullptr; arg[l] = 0; }
+          for (int i = base; i < end; i++) {
+            Fiber *f = w->fibers[i];
+            if (f->state == F_SIMD && same_site(f, first)) {
+              in[i - base] = f->win;
+              out[i - base] = f->wout;
+              arg[i - base] = f->warg;
+              f->state = F_RUN;
+            }
+          }
+          if (first->wfn) first->wfn(in, out, arg);
+          progress = true;
+        }
+        if (!progress) break;
+      }
     }
     int done = 0;
     for (int i = 0; i < n; i++) done += w->fibers[i]->state == F_DONE;
     if (done == n) return true;
-
-    // Everything is blocked. SIMD collectives first: the lanes waiting at
-    // one site are its active lanes; the rest of the SIMD group has returned
-    // or waits elsewhere (divergence) and is inactive for it.
-    bool progress = false;
-    for (int sg = 0; sg < nsg; sg++) {
-      int base = sg * 32, end = base + 32 < n ? base + 32 : n;
-      for (;;) {
-        Fiber *first = nullptr;
-        for (int i = base; i < end && !first; i++)
-          if (w->fibers[i]->state == F_SIMD) first = w->fibers[i];
-        if (!first) break;
-        for (int l = 0; l < 32; l++) { in[l] = nullptr; out[l] = nullptr; arg[l] = 0; }
-        for (int i = base; i < end; i++) {
-          Fiber *f = w->fibers[i];
-          if (f->state == F_SIMD && same_site(f, first)) {
-            in[i - base] = f->win;
-            out[i - base] = f->wout;
-            arg[i - base] = f->warg;
-            f->state = F_RUN;
-          }
-        }
-        if (first->wfn) first->wfn(in, out, arg);
-        progress = true;
-      }
-    }
-    if (progress) continue;
 
     // Only threadgroup barriers remain: all threads must wait at one site.
     Fiber *first = nullptr;

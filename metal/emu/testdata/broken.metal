@@ -69,3 +69,13 @@ kernel void uninit_acc(device const float* in [[buffer(0)]],
     }
     out[i] = acc;
 }
+
+// SIMD group 1 reads what SIMD group 0 wrote with only a simdgroup_barrier
+// in between (a threadgroup_barrier is needed).
+kernel void simd_barrier_only(device float* out [[buffer(0)]],
+                              uint lid [[thread_index_in_threadgroup]]) {
+    threadgroup float shared[64];
+    shared[lid] = float(lid);
+    simdgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = shared[(lid + 32) % 64];
+}
