@@ -3,7 +3,10 @@
 package gemm
 
 import (
+	"fmt"
 	"sync"
+
+	"github.com/ebitengine/purego"
 
 	"github.com/ingotml/ingot/internal/cpufeat"
 )
@@ -21,6 +24,32 @@ var accel struct {
 }
 
 func accelerateImpl() (*impl, error) {
-	accel.once.Do(func() { accel.im, accel.err = bindCBLAS(cpufeat.Accelerate, acceleratePath) })
+	accel.once.Do(func() {
+		sgemm, err := loadCBLAS(acceleratePath)
+		if err != nil {
+			accel.err = err
+			return
+		}
+		accel.im = cblasImpl(cpufeat.Accelerate, sgemm)
+	})
 	return accel.im, accel.err
+}
+
+// loadCBLAS binds cblas_sgemm from the library at path.
+func loadCBLAS(path string) (sgemm cblasSgemm, err error) {
+	defer func() {
+		if r := recover(); r != nil { // purego reports unsupported signatures by panicking
+			sgemm, err = nil, fmt.Errorf("gemm: binding cblas_sgemm from %s: %v", path, r)
+		}
+	}()
+	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		return nil, fmt.Errorf("gemm: loading %s: %w", path, err)
+	}
+	sym, err := purego.Dlsym(h, "cblas_sgemm")
+	if err != nil {
+		return nil, fmt.Errorf("gemm: %s has no cblas_sgemm: %w", path, err)
+	}
+	purego.RegisterFunc(&sgemm, sym)
+	return sgemm, nil
 }

@@ -1,12 +1,7 @@
-//go:build darwin || linux
-
 package gemm
 
 import (
-	"fmt"
 	"math"
-
-	"github.com/ebitengine/purego"
 
 	"github.com/ingotml/ingot/internal/cpufeat"
 )
@@ -24,27 +19,12 @@ const (
 // (packed on darwin/arm64).
 type cblasSgemm func(order, transA, transB, m, n, k int32, alpha float32, a *float32, lda int32, b *float32, ldb int32, beta float32, c *float32, ldc int32)
 
-// bindCBLAS loads cblas_sgemm from the shared library at path and returns a
-// kernel set named path p that calls it (shapes beyond 32-bit ints fall back
-// to the best blocked path). Accelerate uses it on darwin; on linux the tests
-// bind a system BLAS to check the binding itself.
-func bindCBLAS(p cpufeat.Path, path string) (im *impl, err error) {
-	defer func() {
-		if r := recover(); r != nil { // purego reports unsupported signatures by panicking
-			im, err = nil, fmt.Errorf("gemm: binding cblas_sgemm from %s: %v", path, r)
-		}
-	}()
-	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
-	if err != nil {
-		return nil, fmt.Errorf("gemm: loading %s: %w", path, err)
-	}
-	sym, err := purego.Dlsym(h, "cblas_sgemm")
-	if err != nil {
-		return nil, fmt.Errorf("gemm: %s has no cblas_sgemm: %w", path, err)
-	}
-	var sgemm cblasSgemm
-	purego.RegisterFunc(&sgemm, sym)
-
+// cblasImpl returns a kernel set named p that calls sgemm (a cblas_sgemm
+// bound with purego); shapes beyond 32-bit ints fall back to the best
+// blocked path. Accelerate uses it on darwin; on linux the tests bind the
+// system BLAS to check the binding itself. This file does not import purego,
+// so Linux binaries stay free of its dynamic-loading support.
+func cblasImpl(p cpufeat.Path, sgemm cblasSgemm) *impl {
 	var fallback *impl
 	for _, q := range cpufeat.Available() {
 		if fallback = archImpl(q); fallback != nil {
@@ -73,5 +53,5 @@ func bindCBLAS(p cpufeat.Path, path string) (im *impl, err error) {
 		sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha,
 			&a[0], int32(lda), &b[0], int32(ldb), beta, &cc[0], int32(ldc))
 	}
-	return &c, nil
+	return &c
 }

@@ -3,16 +3,24 @@ package gemm
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ebitengine/purego"
+	"github.com/stretchr/testify/require"
 )
 
 // TestCBLASBinding checks the purego cblas_sgemm binding that the darwin
 // Accelerate path uses, against the system BLAS (libblas.so.3: OpenBLAS or
 // the reference BLAS), on the same shapes and tolerance as the kernels.
 func TestCBLASBinding(t *testing.T) {
-	im, err := bindCBLAS("cblas-test", "libblas.so.3")
+	h, err := purego.Dlopen("libblas.so.3", purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		t.Skipf("needs a system BLAS with cblas_sgemm (apt install libopenblas0-pthread or libblas3): %v", err)
 	}
+	sym, err := purego.Dlsym(h, "cblas_sgemm")
+	require.NoError(t, err)
+	var sgemm cblasSgemm
+	purego.RegisterFunc(&sgemm, sym)
+	im := cblasImpl("cblas-test", sgemm)
 	old := cur.Load()
 	defer cur.Store(old)
 	cur.Store(im)
