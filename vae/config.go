@@ -86,6 +86,9 @@ func (c Config) Validate() error {
 	if c.Channels <= 0 || c.Height <= 0 || c.Width <= 0 {
 		return fmt.Errorf("vae: image shape %d×%d×%d must be positive", c.Channels, c.Height, c.Width)
 	}
+	if c.Channels > 4 || c.Height > 4096 || c.Width > 4096 {
+		return fmt.Errorf("vae: image shape %d×%d×%d is too large (at most 4 channels of 4096×4096)", c.Channels, c.Height, c.Width)
+	}
 	if c.Latent <= 0 || c.Latent > 4096 {
 		return fmt.Errorf("vae: latent size %d, want 1 to 4096", c.Latent)
 	}
