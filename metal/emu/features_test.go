@@ -50,7 +50,11 @@ func TestShimFeatures(t *testing.T) {
 		assert.Equal(t, pre, o[8], "prefix_inclusive_sum %d", i)
 		assert.Equal(t, xs[sg*32]+1, o[9], "broadcast_first %d", i)
 		assert.Equal(t, sumy, o[10], "simd_sum(float4).y %d", i)
-		assert.Equal(t, float32(1), o[11], "infinity/NAN %d", i)
+		firstActive := float32(0)
+		if lane == 3 {
+			firstActive = 10 // lanes 0-2 are inactive: lane 3 is the first
+		}
+		assert.Equal(t, 1+firstActive, o[11], "infinity/NAN and simd_is_first %d", i)
 		sign := float32(0)
 		if x > 0 {
 			sign = 1

@@ -67,6 +67,9 @@ kernel void features(device float* out [[buffer(0)]],
     u[5] = uint(big >> 32);
     u[6] = simd_sum(lane < 5 ? 1u : 0u);
     u[7] = uint(int(lid) - 40) / 3u;
+    if (lane >= 3) {
+        o[11] += simd_is_first() ? 10.0 : 0.0;
+    }
 }
 
 // Instantiations stamped out by a macro (MLX style).
