@@ -51,6 +51,7 @@ const (
 	maxThreads           = 1024
 	simdWidth            = 32
 	maxSetBytes          = 4096
+	maxBufferArgs        = 31
 )
 
 // rt holds the runtime library's functions.
@@ -429,6 +430,9 @@ func (c *cmdBuf) encode(dp *driver.Dispatch) error {
 	}
 	if st := p.StaticThreadgroupMemoryLength(); tgTotal+st > maxThreadgroupMemory {
 		return fmt.Errorf("kernel %s: %d bytes of threadgroup memory (%d dynamic + %d static), over the %d-byte limit", p.name, tgTotal+st, tgTotal, st, maxThreadgroupMemory)
+	}
+	if len(dp.Args) > maxBufferArgs {
+		return fmt.Errorf("kernel %s: %d buffer arguments, Metal has %d slots", p.name, len(dp.Args), maxBufferArgs)
 	}
 	bufs := make([]uint64, len(dp.Args))
 	lens := make([]int, len(dp.Args))
