@@ -193,7 +193,7 @@ func TestSIMDFunctions(t *testing.T) {
 			if i-lo < 10 {
 				lowSum += x[i]
 			} else {
-				highSum += 2 * x[i]
+				highSum += x[i]
 			}
 		}
 		prefix := float32(0)

@@ -86,11 +86,12 @@ kernel void simd_ops(device const float* in [[buffer(0)]],
     o[4] = simd_shuffle_xor(x, 5);
     o[5] = simd_broadcast(x, 7);
     o[6] = simd_prefix_exclusive_sum(x);
-    // divergent branches: two different sums must not be merged
+    // divergent branches: two identical-looking sums that an optimiser
+    // would like to merge into one after the branch
     if (lane < 10) {
         o[7] = simd_sum(x);
     } else {
-        o[7] = simd_sum(2.0 * x);
+        o[7] = simd_sum(x);
     }
 }
 
