@@ -10,7 +10,8 @@ import (
 // parameters (weight_ih_l{k} [3H,in], weight_hh_l{k} [3H,H], bias_ih_l{k},
 // bias_hh_l{k} [3H]; gates r, z, n with n = tanh(W_in·x + b_in +
 // r⊙(W_hn·h + b_hn))) and initialisation U(−1/√H, 1/√H). Like LSTM it runs
-// on fused cell kernels as one autograd node.
+// on fused cell kernels as one autograd node, with dropout between layers
+// in training mode.
 type GRU struct {
 	Base
 	stack rnnStack

@@ -13,6 +13,8 @@ import (
 // package docs of the recurrent engine in rnn.go). Inputs are float32
 // sequences, so soft inputs (a distribution times an embedding matrix) get
 // gradients like any other; gradients also reach the initial state.
+// RNNConfig.Dropout applies between layers in training mode, the mode a new
+// LSTM starts in (SetTraining(false) to evaluate).
 type LSTM struct {
 	Base
 	stack rnnStack

@@ -33,6 +33,10 @@ type RNNConfig struct {
 	NumLayers             int  // stacked layers; 0 means 1
 	NoBias                bool // PyTorch's bias=False
 	BatchFirst            bool // x and y are [B,T,·] instead of [T,B,·]
+	// Dropout is PyTorch's dropout: in training mode, each layer's output
+	// but the last's is multiplied by a mask of Bernoulli(1−p)/(1−p) from
+	// the layer's RNG before it feeds the next layer. In [0, 1].
+	Dropout float32
 }
 
 type rnnKind int
@@ -64,6 +68,8 @@ type rnnStack struct {
 	name   string // for messages: "nn.LSTM", "nn.GRUCell"…
 	cfg    RNNConfig
 	layers []rnnLayer
+	base   *Base       // the module, for its training mode
+	rng    *tensor.RNG // dropout masks
 }
 
 // init registers the parameters on b in PyTorch's order and names
@@ -74,9 +80,11 @@ func (s *rnnStack) init(b *Base, d tensor.Device, rng *tensor.RNG, cell bool) {
 	if c.NumLayers == 0 {
 		c.NumLayers = 1
 	}
-	if c.InputSize <= 0 || c.HiddenSize <= 0 || c.NumLayers < 0 || (cell && c.NumLayers != 1) {
+	if c.InputSize <= 0 || c.HiddenSize <= 0 || c.NumLayers < 0 || (cell && c.NumLayers != 1) || !(c.Dropout >= 0 && c.Dropout <= 1) {
 		panic(fmt.Sprintf("%s: invalid configuration %+v", s.name, *c))
 	}
+	s.base, s.rng = b, rng
+	b.SetTraining(true) // PyTorch's default mode
 	if d == nil {
 		d = tensor.CPU()
 	}
@@ -144,6 +152,25 @@ func rnnCopy(d tensor.Device, dst, src tensor.View, n int) {
 	tensor.CopyKernel.Run(d, tensor.CopyParams{Out: dst, X: l, N: n})
 }
 
+// rnnLayout is the flat layout of n contiguous elements of t.
+func rnnLayout(t *tensor.Tensor, n int) tensor.Layout {
+	l := tensor.Layout{Buf: t.Buffer(), Off: t.Offset(), Rank: 1}
+	l.Shape[0], l.Strides[0] = n, 1
+	return l
+}
+
+// rnnDropoutMask draws a [T,B,H] mask of Bernoulli(1−p)/(1−p) (zeros when
+// p = 1), as nn.Dropout does.
+func rnnDropoutMask(d tensor.Device, rng *tensor.RNG, p float32, T, B, H int) *tensor.Tensor {
+	if p >= 1 {
+		return tensor.Zeros(d, T, B, H)
+	}
+	m := rng.Bernoulli(d, 1-p, T, B, H)
+	s := tensor.Scale(m, 1/(1-p))
+	m.Release()
+	return s
+}
+
 // rnnColSum sums the rows of a [rows, cols] matrix into a new [cols]
 // tensor, as the GEMM ones[1,rows]·x (a strided column reduction is far
 // slower on the CPU).
@@ -160,6 +187,9 @@ type rnnLayerState struct {
 	aux *tensor.Tensor // LSTM: cell states [T,B,H]; GRU: recurrent projections [T,B,3H]
 	ys  *tensor.Tensor // [T,B,H] outputs, or the packed output for the last layer
 	w   [4]*tensor.Tensor
+	// With dropout: the scaled mask applied to ys, and the masked outputs
+	// (the next layer's x).
+	mask, dropped *tensor.Tensor
 }
 
 // run is the stack's forward: x is [T,B,I] (or [B,T,I] when batch-first),
@@ -231,6 +261,7 @@ func (s *rnnStack) run(x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 	if c0 != nil {
 		c0r = rnnRaw(c0)
 	}
+	dropout := cfg.Dropout > 0 && L > 1 && s.base.Training()
 	zeros := tensor.Zeros(d, B, H)
 	state0 := func(t *tensor.Tensor, l int) tensor.View {
 		if t == nil {
@@ -246,6 +277,9 @@ func (s *rnnStack) run(x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 		in := cfg.InputSize
 		if l > 0 {
 			st.x, in = layers[l-1].ys, H
+			if layers[l-1].dropped != nil {
+				st.x = layers[l-1].dropped
+			}
 		}
 		for i, p := range []*Param{ly.wih, ly.whh, ly.bih, ly.bhh} {
 			if p != nil {
@@ -303,6 +337,10 @@ func (s *rnnStack) run(x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 		if s.kind == rnnLSTM {
 			rnnCopy(d, rnnView(z, TBH+LBH+l*BH), rnnView(st.aux, (T-1)*BH), BH)
 		}
+		if l < L-1 && dropout {
+			st.mask = rnnDropoutMask(d, s.rng, cfg.Dropout, T, B, H)
+			st.dropped = tensor.Mul(st.ys, st.mask) // neither requires gradients: not recorded
+		}
 	}
 
 	release := func() {
@@ -316,6 +354,10 @@ func (s *rnnStack) run(x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 			st := &layers[l]
 			st.act.Release()
 			st.aux.Release()
+			if st.mask != nil {
+				st.mask.Release()
+				st.dropped.Release()
+			}
 			if l < L-1 {
 				st.ys.Release()
 			}
@@ -528,6 +570,12 @@ func (s *rnnStack) backward(g *tensor.Tensor, inputs []*tensor.Tensor, layers []
 		}
 		if dY != nil {
 			dY.Release()
+		}
+		if l > 0 && layers[l-1].mask != nil {
+			// dx is the gradient of the dropped outputs of layer l−1.
+			m := layers[l-1].mask
+			tensor.BinaryKernel.Run(d, tensor.BinaryParams{Op: tensor.OpMul, Out: rnnView(dx, 0),
+				A: rnnLayout(dx, T*B*H), B: rnnLayout(m, T*B*H), N: T * B * H})
 		}
 		dY = dx
 		if dx != nil {

@@ -25,6 +25,12 @@ func (m *GRU) run(x, h0, _ *tensor.Tensor) (y, hn, cn *tensor.Tensor) { return m
 // composition of recorded tensor ops, step by step. ps are leaves holding
 // the module's parameter values, in registration order.
 func unrolled(kind rnnKind, cfg RNNConfig, ps []*tensor.Tensor, x, h0, c0 *tensor.Tensor) (y, hn, cn *tensor.Tensor) {
+	return unrolledMasked(kind, cfg, ps, x, h0, c0, nil)
+}
+
+// unrolledMasked multiplies layer l's output sequence by masks[l] before
+// it feeds layer l+1 (dropout with given masks).
+func unrolledMasked(kind rnnKind, cfg RNNConfig, ps []*tensor.Tensor, x, h0, c0 *tensor.Tensor, masks []*tensor.Tensor) (y, hn, cn *tensor.Tensor) {
 	H := cfg.HiddenSize
 	if cfg.BatchFirst {
 		x = x.Transpose(0, 1)
@@ -72,8 +78,14 @@ func unrolled(kind rnnKind, cfg RNNConfig, ps []*tensor.Tensor, x, h0, c0 *tenso
 		}
 		x = tensor.Stack(0, outs...)
 		hs, cs = append(hs, h), append(cs, c)
+		if l < len(masks) {
+			y = x
+			x = tensor.Mul(x, masks[l])
+		}
 	}
-	y = x
+	if len(masks) < cfg.NumLayers {
+		y = x
+	}
 	if cfg.BatchFirst {
 		y = y.Transpose(0, 1)
 	}
@@ -530,4 +542,64 @@ func TestRNNInit(t *testing.T) {
 	require.Len(t, g.Params(), 2)
 	require.Equal(t, []int{48, 7}, g.Params()[0].T.Shape())
 	require.Equal(t, 48*7+48*16, NumParams(g))
+}
+
+// TestRNNDropout checks inter-layer dropout in training mode against the
+// unrolled reference given the same masks (drawn from a copy of the layer's
+// RNG state), forward and every gradient; and that eval mode ignores it.
+func TestRNNDropout(t *testing.T) {
+	d := tensor.CPU()
+	const T, B, I, H, L = 4, 3, 2, 5, 3
+	const p = 0.4
+	for _, kind := range []rnnKind{rnnLSTM, rnnGRU} {
+		t.Run(kind.String(), func(t *testing.T) {
+			cfg := RNNConfig{InputSize: I, HiddenSize: H, NumLayers: L, Dropout: p}
+			rng := tensor.NewRNG(21)
+			var m rnnModule
+			if kind == rnnLSTM {
+				m = NewLSTM(d, rng, cfg)
+			} else {
+				m = NewGRU(d, rng, cfg)
+			}
+			r := rand.New(rand.NewPCG(4, 4))
+			x := randT(r, d, 1, T, B, I).SetRequiresGrad(true)
+			xr := tensor.FromFloat32(d, x.Float32s(), T, B, I).SetRequiresGrad(true)
+			var refPs []*tensor.Tensor
+			for _, p := range m.Params() {
+				refPs = append(refPs, tensor.FromFloat32(d, p.T.Float32s(), p.T.Shape()...).SetRequiresGrad(true))
+			}
+			seed, stream, counter := rng.State()
+			twin := tensor.NewRNG(0)
+			twin.SetState(seed, stream, counter)
+			var masks []*tensor.Tensor
+			for range L - 1 {
+				masks = append(masks, tensor.Scale(twin.Bernoulli(d, 1-p, T, B, H), 1/(1-p)))
+			}
+			zeros := 0
+			for _, v := range masks[0].Float32s() {
+				if v == 0 {
+					zeros++
+				}
+			}
+			require.Greater(t, zeros, 0, "the mask drops something")
+
+			y, hn, cn := m.run(x, nil, nil)
+			yr, hnr, cnr := unrolledMasked(kind, cfg, refPs, xr, nil, nil, masks)
+			requireAllClose(t, yr.Float32s(), y.Float32s(), 2e-5, "y")
+			requireAllClose(t, hnr.Float32s(), hn.Float32s(), 2e-5, "h_n")
+			ws := []*tensor.Tensor{randT(r, d, 1, T, B, H), randT(r, d, 1, L, B, H), randT(r, d, 1, L, B, H)}
+			weightedLoss(ws, y, hn, cn).Backward()
+			weightedLoss(ws, yr, hnr, cnr).Backward()
+			requireAllClose(t, xr.Grad().Float32s(), x.Grad().Float32s(), 2e-5, "dx")
+			for i, p := range m.Params() {
+				requireAllClose(t, refPs[i].Grad().Float32s(), p.T.Grad().Float32s(), 2e-5, "d"+p.Name)
+			}
+
+			// Eval mode: no masks.
+			m.SetTraining(false)
+			y, _, _ = m.run(x, nil, nil)
+			y0, _, _ := unrolled(kind, cfg, refPs, xr, nil, nil)
+			requireAllClose(t, y0.Float32s(), y.Float32s(), 2e-5, "eval y")
+		})
+	}
 }
