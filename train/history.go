@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"iter"
+	"math"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -149,6 +150,31 @@ func PlotPNG(p Plot, h *History) ([]byte, error) {
 				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 				pl.Add(l)
 			}
+		}
+	}
+	// Long runs: start the y axis where the curves have settled (after the
+	// first 5% of the run), so the first steps do not flatten the rest.
+	var last float64
+	for _, p := range h.Train {
+		last = max(last, p.Epoch)
+	}
+	if last >= 2 {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, pts := range [][]Point{h.Train, h.Test} {
+			for _, pt := range pts {
+				for _, name := range p.Metrics {
+					if v, ok := pt.Metrics[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+						lo = min(lo, v)
+						if pt.Epoch >= last/20 {
+							hi = max(hi, v)
+						}
+					}
+				}
+			}
+		}
+		if lo < hi {
+			pad := (hi - lo) * 0.05
+			pl.Y.Min, pl.Y.Max = lo-pad, hi+pad
 		}
 	}
 	wt, err := pl.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
