@@ -175,11 +175,14 @@ func (j *job) grid(threads, mPanels, nPanels int) {
 		j.pm, j.pn = 1, 1
 		return
 	}
-	target := 2 * threads
-	j.pn = min(nPanels, target)
+	// Up to 4 parts per thread along N while each keeps at least 2 B panels
+	// (an A micro-panel fetched into L1 serves at least 2 kernel calls).
+	target := 4 * threads
+	j.pn = max(1, min(nPanels/2, target))
 	j.pm = 1
 	if j.pn < threads {
-		j.pm = min(mPanels, (target+j.pn-1)/j.pn)
+		j.pn = min(nPanels, threads)
+		j.pm = min(mPanels, (2*threads+j.pn-1)/j.pn)
 	}
 }
 
