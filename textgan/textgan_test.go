@@ -444,12 +444,3 @@ func TestTrainerStateRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ev, again, "evaluation is deterministic")
 }
-
-func TestClassify(t *testing.T) {
-	m := classify([]float32{1, 2, -1, 3}, []float32{-1, 0.5, -2, -3})
-	// TP 3, FN 1, FP 1, TN 3.
-	assert.InDelta(t, 0.75, m["d_accuracy"], 1e-12)
-	assert.InDelta(t, 0.75, m["d_precision"], 1e-12)
-	assert.InDelta(t, 0.75, m["d_recall"], 1e-12)
-	assert.InDelta(t, 0.75, m["d_f1"], 1e-12)
-}

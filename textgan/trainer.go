@@ -10,6 +10,7 @@ import (
 
 	"github.com/ingotml/ingot/charlm"
 	"github.com/ingotml/ingot/data"
+	"github.com/ingotml/ingot/gan"
 	"github.com/ingotml/ingot/nn"
 	"github.com/ingotml/ingot/nn/optim"
 	"github.com/ingotml/ingot/tensor"
@@ -179,7 +180,7 @@ func NewTrainer(ctx context.Context, g *charlm.Model, cfg Config, heldOut []int3
 // also returns the rows (part of the recorded graph).
 func AdvLoss(g *charlm.Model, d *Discriminator, prefix, noise *tensor.Tensor, s Sampler) (*tensor.Tensor, *tensor.Tensor) {
 	rows, _ := Rollout(g, prefix, noise, s)
-	return generatorLoss(d.Forward(rows)), rows
+	return gan.GeneratorLoss(d.Forward(rows)), rows
 }
 
 // slice returns rows [lo, hi) of time-major ids with B tracks as [hi−lo, B].
@@ -222,7 +223,7 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 		nn.ZeroGrad(t.D)
 		lr := t.D.ForwardIDs(real)
 		lf := t.D.Forward(fd)
-		dl := discriminatorLoss(lr, lf)
+		dl := gan.DiscriminatorLoss(lr, lf, 0)
 		dl.Backward()
 		rv, fv := lr.Float32s(), lf.Float32s()
 		m["d_loss"] = float64(dl.Item())
@@ -236,7 +237,7 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 	total := mle
 	var al *tensor.Tensor
 	if adv {
-		al = generatorLoss(t.D.Forward(fake))
+		al = gan.GeneratorLoss(t.D.Forward(fake))
 		total = tensor.Add(mle, tensor.Scale(al, float32(t.Guard.Weight)))
 	}
 	total.Backward()
@@ -349,7 +350,7 @@ func (t *Trainer) Evaluate(ctx context.Context) (train.Metrics, error) {
 			x.Release()
 		}
 	}, t.G, t.D)
-	for k, v := range classify(rl, fl) {
+	for k, v := range gan.Classify(rl, fl).Metrics() {
 		m[k] = v
 	}
 	return m, nil
