@@ -27,7 +27,7 @@
 // m in [√½, √2) (subnormal x scaled by 2**23 first), ln x = e·ln2 + f +
 // f²·q(f) with f = m-1 exact and q of degree 8. log1p: u = 1+x rounded,
 // ln u as for log, plus the rounding error (x-(u-1))/u, so tiny x keep
-// full accuracy. tanh: |x| + |x|³·p(x²) for |x| ≤ 0.625, else
+// full accuracy. tanh: |x| + |x|³·p(x²) (p of degree 6) for |x| ≤ 0.9, else
 // 1 - 2/(e**2|x| + 1), with the sign put back. sigmoid: e = e**-|x|, then
 // 1/(1+e) or e/(1+e) (no overflow, tiny results for very negative x kept),
 // with the rounding error of 1+e put back. softplus:

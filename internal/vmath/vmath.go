@@ -285,8 +285,9 @@ func Div(dst, a, b []float32) { binary("Div", opDiv, grainSimple, dst, a, b) }
 // Scale sets dst[i] = alpha * x[i].
 func Scale(dst, x []float32, alpha float32) { scalarOp("Scale", kindScale, dst, x, alpha) }
 
-// Axpy sets dst[i] += alpha * x[i], rounding once per element where the
-// path has fused multiply-add (every SIMD path) and twice in generic Go.
+// Axpy sets dst[i] += alpha * x[i], with one rounding (fused multiply-add)
+// on the SIMD paths; generic Go rounds the product and the sum separately
+// on amd64 (the compiler fuses on arm64).
 func Axpy(dst, x []float32, alpha float32) { scalarOp("Axpy", kindAxpy, dst, x, alpha) }
 
 // AddConst sets dst[i] = x[i] + c.

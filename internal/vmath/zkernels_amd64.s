@@ -151,6 +151,8 @@ loop:
 	VFMADD213PS vmconst<>+2048(SB), Z2, Z3
 	VFMADD213PS vmconst<>+2112(SB), Z2, Z3
 	VFMADD213PS vmconst<>+2176(SB), Z2, Z3
+	VFMADD213PS vmconst<>+2240(SB), Z2, Z3
+	VFMADD213PS vmconst<>+2304(SB), Z2, Z3
 	VMULPS Z1, Z2, Z2
 	VFMADD213PS Z1, Z3, Z2
 	VADDPS Z1, Z1, Z3
@@ -173,13 +175,13 @@ loop:
 	VFMADD213PS vmconst<>+640(SB), Z5, Z6
 	VSCALEFPS Z4, Z6, Z3
 	VADDPS vmconst<>+640(SB), Z3, Z3
-	VMOVUPS vmconst<>+2240(SB), Z28
+	VMOVUPS vmconst<>+2368(SB), Z28
 	VDIVPS Z3, Z28, Z3
 	VMOVUPS vmconst<>+640(SB), Z28
 	VSUBPS Z3, Z28, Z3
-	VCMPPS $18, vmconst<>+2304(SB), Z1, K1
+	VCMPPS $18, vmconst<>+2432(SB), Z1, K1
 	VBLENDMPS Z2, Z3, K1, Z1
-	VANDPS vmconst<>+2368(SB), Z0, Z0
+	VANDPS vmconst<>+2496(SB), Z0, Z0
 	VORPS Z1, Z0, Z0
 	VMOVUPS Z0, (DI)
 	ADDQ $64, DI
@@ -196,7 +198,7 @@ TEXT ·asmSigmoidAVX512(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), CX
 loop:
 	VMOVUPS (SI), Z0
-	VORPS vmconst<>+2368(SB), Z0, Z1
+	VORPS vmconst<>+2496(SB), Z0, Z1
 	VMOVUPS vmconst<>+0(SB), Z28
 	VMAXPS Z1, Z28, Z1
 	VMOVUPS vmconst<>+64(SB), Z28
@@ -244,7 +246,7 @@ TEXT ·asmSoftplusAVX512(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), CX
 loop:
 	VMOVUPS (SI), Z0
-	VORPS vmconst<>+2368(SB), Z0, Z1
+	VORPS vmconst<>+2496(SB), Z0, Z1
 	VMOVUPS vmconst<>+0(SB), Z28
 	VMAXPS Z1, Z28, Z1
 	VMOVUPS vmconst<>+64(SB), Z28
@@ -385,7 +387,7 @@ TEXT ·asmBceAVX512(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), CX
 loop:
 	VMOVUPS (SI), Z0
-	VORPS vmconst<>+2368(SB), Z0, Z1
+	VORPS vmconst<>+2496(SB), Z0, Z1
 	VMOVUPS vmconst<>+0(SB), Z28
 	VMAXPS Z1, Z28, Z1
 	VMOVUPS vmconst<>+64(SB), Z28
@@ -681,9 +683,9 @@ loop:
 	VCVTPS2DQ Y1, Y4
 	VPSRAD $1, Y4, Y5
 	VPSUBD Y5, Y4, Y4
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y4, Y4
+	VPADDD vmconst<>+2560(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y5, Y3, Y0
 	VMULPS Y4, Y0, Y0
@@ -811,6 +813,8 @@ loop:
 	VFMADD213PS vmconst<>+2048(SB), Y2, Y3
 	VFMADD213PS vmconst<>+2112(SB), Y2, Y3
 	VFMADD213PS vmconst<>+2176(SB), Y2, Y3
+	VFMADD213PS vmconst<>+2240(SB), Y2, Y3
+	VFMADD213PS vmconst<>+2304(SB), Y2, Y3
 	VMULPS Y1, Y2, Y2
 	VFMADD213PS Y1, Y3, Y2
 	VADDPS Y1, Y1, Y3
@@ -834,20 +838,20 @@ loop:
 	VCVTPS2DQ Y4, Y7
 	VPSRAD $1, Y7, Y5
 	VPSUBD Y5, Y7, Y7
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y7, Y7
+	VPADDD vmconst<>+2560(SB), Y7, Y7
 	VPSLLD $23, Y7, Y7
 	VMULPS Y5, Y6, Y3
 	VMULPS Y7, Y3, Y3
 	VADDPS vmconst<>+640(SB), Y3, Y3
-	VMOVUPS vmconst<>+2240(SB), Y13
+	VMOVUPS vmconst<>+2368(SB), Y13
 	VDIVPS Y3, Y13, Y3
 	VMOVUPS vmconst<>+640(SB), Y13
 	VSUBPS Y3, Y13, Y3
-	VCMPPS $18, vmconst<>+2304(SB), Y1, Y8
+	VCMPPS $18, vmconst<>+2432(SB), Y1, Y8
 	VBLENDVPS Y8, Y2, Y3, Y1
-	VANDPS vmconst<>+2368(SB), Y0, Y0
+	VANDPS vmconst<>+2496(SB), Y0, Y0
 	VORPS Y1, Y0, Y0
 	VMOVUPS Y0, (DI)
 	ADDQ $32, DI
@@ -864,7 +868,7 @@ TEXT ·asmSigmoidAVX2(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), CX
 loop:
 	VMOVUPS (SI), Y0
-	VORPS vmconst<>+2368(SB), Y0, Y1
+	VORPS vmconst<>+2496(SB), Y0, Y1
 	VMOVUPS vmconst<>+0(SB), Y13
 	VMAXPS Y1, Y13, Y1
 	VMOVUPS vmconst<>+64(SB), Y13
@@ -885,9 +889,9 @@ loop:
 	VCVTPS2DQ Y2, Y5
 	VPSRAD $1, Y5, Y6
 	VPSUBD Y6, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y6, Y6
+	VPADDD vmconst<>+2560(SB), Y6, Y6
 	VPSLLD $23, Y6, Y6
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
 	VMULPS Y6, Y4, Y1
 	VMULPS Y5, Y1, Y1
@@ -920,7 +924,7 @@ TEXT ·asmSoftplusAVX2(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), CX
 loop:
 	VMOVUPS (SI), Y0
-	VORPS vmconst<>+2368(SB), Y0, Y1
+	VORPS vmconst<>+2496(SB), Y0, Y1
 	VMOVUPS vmconst<>+0(SB), Y13
 	VMAXPS Y1, Y13, Y1
 	VMOVUPS vmconst<>+64(SB), Y13
@@ -941,9 +945,9 @@ loop:
 	VCVTPS2DQ Y2, Y5
 	VPSRAD $1, Y5, Y6
 	VPSUBD Y6, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y6, Y6
+	VPADDD vmconst<>+2560(SB), Y6, Y6
 	VPSLLD $23, Y6, Y6
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
 	VMULPS Y6, Y4, Y1
 	VMULPS Y5, Y1, Y1
@@ -1069,7 +1073,7 @@ TEXT ·asmBceAVX2(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), CX
 loop:
 	VMOVUPS (SI), Y0
-	VORPS vmconst<>+2368(SB), Y0, Y1
+	VORPS vmconst<>+2496(SB), Y0, Y1
 	VMOVUPS vmconst<>+0(SB), Y13
 	VMAXPS Y1, Y13, Y1
 	VMOVUPS vmconst<>+64(SB), Y13
@@ -1090,9 +1094,9 @@ loop:
 	VCVTPS2DQ Y2, Y5
 	VPSRAD $1, Y5, Y6
 	VPSUBD Y6, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y6, Y6
+	VPADDD vmconst<>+2560(SB), Y6, Y6
 	VPSLLD $23, Y6, Y6
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
 	VMULPS Y6, Y4, Y1
 	VMULPS Y5, Y1, Y1
@@ -1220,9 +1224,9 @@ loop:
 	VCVTPS2DQ Y1, Y4
 	VPSRAD $1, Y4, Y5
 	VPSUBD Y5, Y4, Y4
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y4, Y4
+	VPADDD vmconst<>+2560(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y5, Y3, Y0
 	VMULPS Y4, Y0, Y0
@@ -1272,9 +1276,9 @@ loop:
 	VCVTPS2DQ Y1, Y4
 	VPSRAD $1, Y4, Y5
 	VPSUBD Y5, Y4, Y4
-	VPADDD vmconst<>+2432(SB), Y5, Y5
+	VPADDD vmconst<>+2560(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmconst<>+2432(SB), Y4, Y4
+	VPADDD vmconst<>+2560(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
 	VMULPS Y5, Y3, Y0
 	VMULPS Y4, Y0, Y0
@@ -1842,148 +1846,180 @@ DATA vmconst<>+1904(SB)/4, $0x7fffffff
 DATA vmconst<>+1908(SB)/4, $0x7fffffff
 DATA vmconst<>+1912(SB)/4, $0x7fffffff
 DATA vmconst<>+1916(SB)/4, $0x7fffffff
-DATA vmconst<>+1920(SB)/4, $0xbbbb560c
-DATA vmconst<>+1924(SB)/4, $0xbbbb560c
-DATA vmconst<>+1928(SB)/4, $0xbbbb560c
-DATA vmconst<>+1932(SB)/4, $0xbbbb560c
-DATA vmconst<>+1936(SB)/4, $0xbbbb560c
-DATA vmconst<>+1940(SB)/4, $0xbbbb560c
-DATA vmconst<>+1944(SB)/4, $0xbbbb560c
-DATA vmconst<>+1948(SB)/4, $0xbbbb560c
-DATA vmconst<>+1952(SB)/4, $0xbbbb560c
-DATA vmconst<>+1956(SB)/4, $0xbbbb560c
-DATA vmconst<>+1960(SB)/4, $0xbbbb560c
-DATA vmconst<>+1964(SB)/4, $0xbbbb560c
-DATA vmconst<>+1968(SB)/4, $0xbbbb560c
-DATA vmconst<>+1972(SB)/4, $0xbbbb560c
-DATA vmconst<>+1976(SB)/4, $0xbbbb560c
-DATA vmconst<>+1980(SB)/4, $0xbbbb560c
-DATA vmconst<>+1984(SB)/4, $0x3ca92b6b
-DATA vmconst<>+1988(SB)/4, $0x3ca92b6b
-DATA vmconst<>+1992(SB)/4, $0x3ca92b6b
-DATA vmconst<>+1996(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2000(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2004(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2008(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2012(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2016(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2020(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2024(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2028(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2032(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2036(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2040(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2044(SB)/4, $0x3ca92b6b
-DATA vmconst<>+2048(SB)/4, $0xbd5c2224
-DATA vmconst<>+2052(SB)/4, $0xbd5c2224
-DATA vmconst<>+2056(SB)/4, $0xbd5c2224
-DATA vmconst<>+2060(SB)/4, $0xbd5c2224
-DATA vmconst<>+2064(SB)/4, $0xbd5c2224
-DATA vmconst<>+2068(SB)/4, $0xbd5c2224
-DATA vmconst<>+2072(SB)/4, $0xbd5c2224
-DATA vmconst<>+2076(SB)/4, $0xbd5c2224
-DATA vmconst<>+2080(SB)/4, $0xbd5c2224
-DATA vmconst<>+2084(SB)/4, $0xbd5c2224
-DATA vmconst<>+2088(SB)/4, $0xbd5c2224
-DATA vmconst<>+2092(SB)/4, $0xbd5c2224
-DATA vmconst<>+2096(SB)/4, $0xbd5c2224
-DATA vmconst<>+2100(SB)/4, $0xbd5c2224
-DATA vmconst<>+2104(SB)/4, $0xbd5c2224
-DATA vmconst<>+2108(SB)/4, $0xbd5c2224
-DATA vmconst<>+2112(SB)/4, $0x3e0883b4
-DATA vmconst<>+2116(SB)/4, $0x3e0883b4
-DATA vmconst<>+2120(SB)/4, $0x3e0883b4
-DATA vmconst<>+2124(SB)/4, $0x3e0883b4
-DATA vmconst<>+2128(SB)/4, $0x3e0883b4
-DATA vmconst<>+2132(SB)/4, $0x3e0883b4
-DATA vmconst<>+2136(SB)/4, $0x3e0883b4
-DATA vmconst<>+2140(SB)/4, $0x3e0883b4
-DATA vmconst<>+2144(SB)/4, $0x3e0883b4
-DATA vmconst<>+2148(SB)/4, $0x3e0883b4
-DATA vmconst<>+2152(SB)/4, $0x3e0883b4
-DATA vmconst<>+2156(SB)/4, $0x3e0883b4
-DATA vmconst<>+2160(SB)/4, $0x3e0883b4
-DATA vmconst<>+2164(SB)/4, $0x3e0883b4
-DATA vmconst<>+2168(SB)/4, $0x3e0883b4
-DATA vmconst<>+2172(SB)/4, $0x3e0883b4
-DATA vmconst<>+2176(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2180(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2184(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2188(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2192(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2196(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2200(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2204(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2208(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2212(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2216(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2220(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2224(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2228(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2232(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2236(SB)/4, $0xbeaaaa9a
-DATA vmconst<>+2240(SB)/4, $0x40000000
-DATA vmconst<>+2244(SB)/4, $0x40000000
-DATA vmconst<>+2248(SB)/4, $0x40000000
-DATA vmconst<>+2252(SB)/4, $0x40000000
-DATA vmconst<>+2256(SB)/4, $0x40000000
-DATA vmconst<>+2260(SB)/4, $0x40000000
-DATA vmconst<>+2264(SB)/4, $0x40000000
-DATA vmconst<>+2268(SB)/4, $0x40000000
-DATA vmconst<>+2272(SB)/4, $0x40000000
-DATA vmconst<>+2276(SB)/4, $0x40000000
-DATA vmconst<>+2280(SB)/4, $0x40000000
-DATA vmconst<>+2284(SB)/4, $0x40000000
-DATA vmconst<>+2288(SB)/4, $0x40000000
-DATA vmconst<>+2292(SB)/4, $0x40000000
-DATA vmconst<>+2296(SB)/4, $0x40000000
-DATA vmconst<>+2300(SB)/4, $0x40000000
-DATA vmconst<>+2304(SB)/4, $0x3f200000
-DATA vmconst<>+2308(SB)/4, $0x3f200000
-DATA vmconst<>+2312(SB)/4, $0x3f200000
-DATA vmconst<>+2316(SB)/4, $0x3f200000
-DATA vmconst<>+2320(SB)/4, $0x3f200000
-DATA vmconst<>+2324(SB)/4, $0x3f200000
-DATA vmconst<>+2328(SB)/4, $0x3f200000
-DATA vmconst<>+2332(SB)/4, $0x3f200000
-DATA vmconst<>+2336(SB)/4, $0x3f200000
-DATA vmconst<>+2340(SB)/4, $0x3f200000
-DATA vmconst<>+2344(SB)/4, $0x3f200000
-DATA vmconst<>+2348(SB)/4, $0x3f200000
-DATA vmconst<>+2352(SB)/4, $0x3f200000
-DATA vmconst<>+2356(SB)/4, $0x3f200000
-DATA vmconst<>+2360(SB)/4, $0x3f200000
-DATA vmconst<>+2364(SB)/4, $0x3f200000
-DATA vmconst<>+2368(SB)/4, $0x80000000
-DATA vmconst<>+2372(SB)/4, $0x80000000
-DATA vmconst<>+2376(SB)/4, $0x80000000
-DATA vmconst<>+2380(SB)/4, $0x80000000
-DATA vmconst<>+2384(SB)/4, $0x80000000
-DATA vmconst<>+2388(SB)/4, $0x80000000
-DATA vmconst<>+2392(SB)/4, $0x80000000
-DATA vmconst<>+2396(SB)/4, $0x80000000
-DATA vmconst<>+2400(SB)/4, $0x80000000
-DATA vmconst<>+2404(SB)/4, $0x80000000
-DATA vmconst<>+2408(SB)/4, $0x80000000
-DATA vmconst<>+2412(SB)/4, $0x80000000
-DATA vmconst<>+2416(SB)/4, $0x80000000
-DATA vmconst<>+2420(SB)/4, $0x80000000
-DATA vmconst<>+2424(SB)/4, $0x80000000
-DATA vmconst<>+2428(SB)/4, $0x80000000
-DATA vmconst<>+2432(SB)/4, $0x0000007f
-DATA vmconst<>+2436(SB)/4, $0x0000007f
-DATA vmconst<>+2440(SB)/4, $0x0000007f
-DATA vmconst<>+2444(SB)/4, $0x0000007f
-DATA vmconst<>+2448(SB)/4, $0x0000007f
-DATA vmconst<>+2452(SB)/4, $0x0000007f
-DATA vmconst<>+2456(SB)/4, $0x0000007f
-DATA vmconst<>+2460(SB)/4, $0x0000007f
-DATA vmconst<>+2464(SB)/4, $0x0000007f
-DATA vmconst<>+2468(SB)/4, $0x0000007f
-DATA vmconst<>+2472(SB)/4, $0x0000007f
-DATA vmconst<>+2476(SB)/4, $0x0000007f
-DATA vmconst<>+2480(SB)/4, $0x0000007f
-DATA vmconst<>+2484(SB)/4, $0x0000007f
-DATA vmconst<>+2488(SB)/4, $0x0000007f
-DATA vmconst<>+2492(SB)/4, $0x0000007f
-GLOBL vmconst<>(SB), RODATA|NOPTR, $2496
+DATA vmconst<>+1920(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1924(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1928(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1932(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1936(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1940(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1944(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1948(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1952(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1956(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1960(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1964(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1968(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1972(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1976(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1980(SB)/4, $0xb9f0b06e
+DATA vmconst<>+1984(SB)/4, $0x3b29ec3c
+DATA vmconst<>+1988(SB)/4, $0x3b29ec3c
+DATA vmconst<>+1992(SB)/4, $0x3b29ec3c
+DATA vmconst<>+1996(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2000(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2004(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2008(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2012(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2016(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2020(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2024(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2028(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2032(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2036(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2040(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2044(SB)/4, $0x3b29ec3c
+DATA vmconst<>+2048(SB)/4, $0xbc0796b5
+DATA vmconst<>+2052(SB)/4, $0xbc0796b5
+DATA vmconst<>+2056(SB)/4, $0xbc0796b5
+DATA vmconst<>+2060(SB)/4, $0xbc0796b5
+DATA vmconst<>+2064(SB)/4, $0xbc0796b5
+DATA vmconst<>+2068(SB)/4, $0xbc0796b5
+DATA vmconst<>+2072(SB)/4, $0xbc0796b5
+DATA vmconst<>+2076(SB)/4, $0xbc0796b5
+DATA vmconst<>+2080(SB)/4, $0xbc0796b5
+DATA vmconst<>+2084(SB)/4, $0xbc0796b5
+DATA vmconst<>+2088(SB)/4, $0xbc0796b5
+DATA vmconst<>+2092(SB)/4, $0xbc0796b5
+DATA vmconst<>+2096(SB)/4, $0xbc0796b5
+DATA vmconst<>+2100(SB)/4, $0xbc0796b5
+DATA vmconst<>+2104(SB)/4, $0xbc0796b5
+DATA vmconst<>+2108(SB)/4, $0xbc0796b5
+DATA vmconst<>+2112(SB)/4, $0x3cb18459
+DATA vmconst<>+2116(SB)/4, $0x3cb18459
+DATA vmconst<>+2120(SB)/4, $0x3cb18459
+DATA vmconst<>+2124(SB)/4, $0x3cb18459
+DATA vmconst<>+2128(SB)/4, $0x3cb18459
+DATA vmconst<>+2132(SB)/4, $0x3cb18459
+DATA vmconst<>+2136(SB)/4, $0x3cb18459
+DATA vmconst<>+2140(SB)/4, $0x3cb18459
+DATA vmconst<>+2144(SB)/4, $0x3cb18459
+DATA vmconst<>+2148(SB)/4, $0x3cb18459
+DATA vmconst<>+2152(SB)/4, $0x3cb18459
+DATA vmconst<>+2156(SB)/4, $0x3cb18459
+DATA vmconst<>+2160(SB)/4, $0x3cb18459
+DATA vmconst<>+2164(SB)/4, $0x3cb18459
+DATA vmconst<>+2168(SB)/4, $0x3cb18459
+DATA vmconst<>+2172(SB)/4, $0x3cb18459
+DATA vmconst<>+2176(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2180(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2184(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2188(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2192(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2196(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2200(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2204(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2208(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2212(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2216(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2220(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2224(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2228(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2232(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2236(SB)/4, $0xbd5ce6b2
+DATA vmconst<>+2240(SB)/4, $0x3e0887a8
+DATA vmconst<>+2244(SB)/4, $0x3e0887a8
+DATA vmconst<>+2248(SB)/4, $0x3e0887a8
+DATA vmconst<>+2252(SB)/4, $0x3e0887a8
+DATA vmconst<>+2256(SB)/4, $0x3e0887a8
+DATA vmconst<>+2260(SB)/4, $0x3e0887a8
+DATA vmconst<>+2264(SB)/4, $0x3e0887a8
+DATA vmconst<>+2268(SB)/4, $0x3e0887a8
+DATA vmconst<>+2272(SB)/4, $0x3e0887a8
+DATA vmconst<>+2276(SB)/4, $0x3e0887a8
+DATA vmconst<>+2280(SB)/4, $0x3e0887a8
+DATA vmconst<>+2284(SB)/4, $0x3e0887a8
+DATA vmconst<>+2288(SB)/4, $0x3e0887a8
+DATA vmconst<>+2292(SB)/4, $0x3e0887a8
+DATA vmconst<>+2296(SB)/4, $0x3e0887a8
+DATA vmconst<>+2300(SB)/4, $0x3e0887a8
+DATA vmconst<>+2304(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2308(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2312(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2316(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2320(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2324(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2328(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2332(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2336(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2340(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2344(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2348(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2352(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2356(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2360(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2364(SB)/4, $0xbeaaaaa7
+DATA vmconst<>+2368(SB)/4, $0x40000000
+DATA vmconst<>+2372(SB)/4, $0x40000000
+DATA vmconst<>+2376(SB)/4, $0x40000000
+DATA vmconst<>+2380(SB)/4, $0x40000000
+DATA vmconst<>+2384(SB)/4, $0x40000000
+DATA vmconst<>+2388(SB)/4, $0x40000000
+DATA vmconst<>+2392(SB)/4, $0x40000000
+DATA vmconst<>+2396(SB)/4, $0x40000000
+DATA vmconst<>+2400(SB)/4, $0x40000000
+DATA vmconst<>+2404(SB)/4, $0x40000000
+DATA vmconst<>+2408(SB)/4, $0x40000000
+DATA vmconst<>+2412(SB)/4, $0x40000000
+DATA vmconst<>+2416(SB)/4, $0x40000000
+DATA vmconst<>+2420(SB)/4, $0x40000000
+DATA vmconst<>+2424(SB)/4, $0x40000000
+DATA vmconst<>+2428(SB)/4, $0x40000000
+DATA vmconst<>+2432(SB)/4, $0x3f666666
+DATA vmconst<>+2436(SB)/4, $0x3f666666
+DATA vmconst<>+2440(SB)/4, $0x3f666666
+DATA vmconst<>+2444(SB)/4, $0x3f666666
+DATA vmconst<>+2448(SB)/4, $0x3f666666
+DATA vmconst<>+2452(SB)/4, $0x3f666666
+DATA vmconst<>+2456(SB)/4, $0x3f666666
+DATA vmconst<>+2460(SB)/4, $0x3f666666
+DATA vmconst<>+2464(SB)/4, $0x3f666666
+DATA vmconst<>+2468(SB)/4, $0x3f666666
+DATA vmconst<>+2472(SB)/4, $0x3f666666
+DATA vmconst<>+2476(SB)/4, $0x3f666666
+DATA vmconst<>+2480(SB)/4, $0x3f666666
+DATA vmconst<>+2484(SB)/4, $0x3f666666
+DATA vmconst<>+2488(SB)/4, $0x3f666666
+DATA vmconst<>+2492(SB)/4, $0x3f666666
+DATA vmconst<>+2496(SB)/4, $0x80000000
+DATA vmconst<>+2500(SB)/4, $0x80000000
+DATA vmconst<>+2504(SB)/4, $0x80000000
+DATA vmconst<>+2508(SB)/4, $0x80000000
+DATA vmconst<>+2512(SB)/4, $0x80000000
+DATA vmconst<>+2516(SB)/4, $0x80000000
+DATA vmconst<>+2520(SB)/4, $0x80000000
+DATA vmconst<>+2524(SB)/4, $0x80000000
+DATA vmconst<>+2528(SB)/4, $0x80000000
+DATA vmconst<>+2532(SB)/4, $0x80000000
+DATA vmconst<>+2536(SB)/4, $0x80000000
+DATA vmconst<>+2540(SB)/4, $0x80000000
+DATA vmconst<>+2544(SB)/4, $0x80000000
+DATA vmconst<>+2548(SB)/4, $0x80000000
+DATA vmconst<>+2552(SB)/4, $0x80000000
+DATA vmconst<>+2556(SB)/4, $0x80000000
+DATA vmconst<>+2560(SB)/4, $0x0000007f
+DATA vmconst<>+2564(SB)/4, $0x0000007f
+DATA vmconst<>+2568(SB)/4, $0x0000007f
+DATA vmconst<>+2572(SB)/4, $0x0000007f
+DATA vmconst<>+2576(SB)/4, $0x0000007f
+DATA vmconst<>+2580(SB)/4, $0x0000007f
+DATA vmconst<>+2584(SB)/4, $0x0000007f
+DATA vmconst<>+2588(SB)/4, $0x0000007f
+DATA vmconst<>+2592(SB)/4, $0x0000007f
+DATA vmconst<>+2596(SB)/4, $0x0000007f
+DATA vmconst<>+2600(SB)/4, $0x0000007f
+DATA vmconst<>+2604(SB)/4, $0x0000007f
+DATA vmconst<>+2608(SB)/4, $0x0000007f
+DATA vmconst<>+2612(SB)/4, $0x0000007f
+DATA vmconst<>+2616(SB)/4, $0x0000007f
+DATA vmconst<>+2620(SB)/4, $0x0000007f
+GLOBL vmconst<>(SB), RODATA|NOPTR, $2624

@@ -6,7 +6,7 @@ import "math"
 var (
 	expPoly  = []float32{0x1.fffffcp-2, 0x1.555492p-3, 0x1.5558f2p-5, 0x1.123ap-7, 0x1.6a2404p-10}
 	logPoly  = []float32{-0x1.fffff8p-2, 0x1.55555p-2, -0x1.000426p-2, 0x1.99a3f4p-3, -0x1.54276ap-3, 0x1.22718ap-3, -0x1.0f3768p-3, 0x1.0848d2p-3, -0x1.383116p-4}
-	tanhPoly = []float32{-0x1.555534p-2, 0x1.110768p-3, -0x1.b84448p-5, 0x1.5256d6p-6, -0x1.76ac18p-8}
+	tanhPoly = []float32{-0x1.55554ep-2, 0x1.110f5p-3, -0x1.b9cd64p-5, 0x1.6308b2p-6, -0x1.0f2d6ap-7, 0x1.53d878p-9, -0x1.e160dcp-12}
 )
 
 const (
@@ -149,7 +149,7 @@ var unaryKernels = []Kernel{
 		b.Bin("add", V(3), V(3), C(1))
 		b.Bin("div", V(3), C(2), V(3))
 		b.Bin("sub", V(3), C(1), V(3)) // 1 - 2/(e**2a + 1)
-		b.Cmp("le", 0, V(1), C(0.625))
+		b.Cmp("le", 0, V(1), C(0.9))
 		b.Sel(V(1), 0, V(2), V(3))
 		b.Bin("and", V(0), V(0), CI(signBit))
 		b.Bin("or", V(0), V(0), V(1))
