@@ -32,6 +32,7 @@
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define EMU_ASAN 1
 #else
@@ -341,8 +342,20 @@ bool same_site(const Fiber *a, const Fiber *b) {
          (a->wf == b->wf || strcmp(a->wf, b->wf) == 0);
 }
 
-// run_group runs threadgroup gi of w->d; false (with w->err set) on a trap.
+bool run_group_fibers(Worker *w, uint64_t gi);
+
+// run_group runs threadgroup gi of w->d; false (with w->err set) on a trap
+// or a barrier error. Then the group's fibers are abandoned mid-call; under
+// AddressSanitizer their stacks' shadow must be cleared before reuse.
 bool run_group(Worker *w, uint64_t gi) {
+  if (run_group_fibers(w, gi)) return true;
+#if EMU_ASAN
+  for (Fiber *f : w->fibers) ASAN_UNPOISON_MEMORY_REGION(f->mem + page_size(), kStackSize);
+#endif
+  return false;
+}
+
+bool run_group_fibers(Worker *w, uint64_t gi) {
   const Dispatch &d = *w->d;
   w->gid[0] = uint32_t(gi % d.G[0]);
   w->gid[1] = uint32_t((gi / d.G[0]) % d.G[1]);
