@@ -8,6 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// (amd64 only: importing purego makes the test binary dynamically linked,
+// which the static qemu-aarch64 run of the arm64 tests cannot load.)
+//
 // TestCBLASBinding checks the purego cblas_sgemm binding that the darwin
 // Accelerate path uses, against the system BLAS (libblas.so.3: OpenBLAS or
 // the reference BLAS), on the same shapes and tolerance as the kernels.
