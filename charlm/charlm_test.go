@@ -299,3 +299,53 @@ func BenchmarkTrainStep(b *testing.B) {
 		tr.Step(in, tg, T, B, i == 0)
 	}
 }
+
+// TestStepSource: a run of 10 steps in rounds of 4 over data epochs of 3
+// chunks yields rounds of 4, 4, 2 chunks continuing across data epochs
+// (Step 0 marks each data epoch's start), and Seek to any position yields
+// the chunk an uninterrupted run sees there.
+func TestStepSource(t *testing.T) {
+	ids := make([]int32, 40)
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	mk := func() *StepSource {
+		b, err := data.NewTextBatcher(ids, 2, 6, data.TextOptions{})
+		require.NoError(t, err)
+		require.Equal(t, 4, b.StepsPerEpoch()) // 20 per track: 19 inputs in chunks of 6
+		s, err := NewStepSource(b, 10, 3)
+		require.NoError(t, err)
+		return s
+	}
+	s := mk()
+	assert.Equal(t, 4, s.Rounds())
+	type pos struct{ round, step int }
+	seen := map[pos][]int32{}
+	var sizes, dataSteps []int
+	for r := 0; r < s.Rounds(); r++ {
+		n := 0
+		var c data.TextBatch
+		for s.Next(&c) {
+			seen[pos{r, n}] = append([]int32(nil), c.Input...)
+			dataSteps = append(dataSteps, c.Step)
+			n++
+		}
+		sizes = append(sizes, n)
+	}
+	assert.Equal(t, []int{3, 3, 3, 1}, sizes)
+	assert.Equal(t, []int{0, 1, 2, 3, 0, 1, 2, 3, 0, 1}, dataSteps)
+	for p, want := range seen {
+		s2 := mk()
+		require.NoError(t, s2.Seek(p.round, p.step))
+		var c data.TextBatch
+		require.True(t, s2.Next(&c))
+		assert.Equal(t, want, c.Input, "%+v", p)
+	}
+	s3 := mk()
+	require.NoError(t, s3.Seek(4, 0), "the end of the run")
+	var c data.TextBatch
+	assert.False(t, s3.Next(&c))
+	assert.Error(t, s3.Seek(5, 0))
+	_, err := NewStepSource(nil, 0, 1)
+	assert.Error(t, err)
+}

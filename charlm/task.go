@@ -68,6 +68,9 @@ type StepSource struct {
 // NewStepSource wraps b (positioned anywhere; Seek moves it) for a run of
 // total steps in rounds of round steps (round ≤ 0: one data epoch).
 func NewStepSource(b *data.TextBatcher, total, round int) (*StepSource, error) {
+	if b == nil {
+		return nil, fmt.Errorf("charlm: no text batcher")
+	}
 	spe := b.StepsPerEpoch()
 	if round <= 0 {
 		round = spe
@@ -105,6 +108,9 @@ func (s *StepSource) Position() (epoch, step int) { return s.done / s.round, s.d
 // Seek implements train.Source.
 func (s *StepSource) Seek(epoch, step int) error {
 	g := epoch*s.round + step
+	if epoch == s.Rounds() && step == 0 {
+		g = s.total // the end of a finished run (its last round may be short)
+	}
 	if epoch < 0 || step < 0 || step > s.round || g > s.total {
 		return fmt.Errorf("charlm: seek to round %d step %d: the run has %d steps in rounds of %d", epoch, step, s.total, s.round)
 	}
