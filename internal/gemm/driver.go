@@ -119,8 +119,11 @@ func (j *job) slice(s int) (p0, kc int) {
 	return p0, (s+1)*j.k/j.kslices - p0
 }
 
-// apackBudget bounds the shared packed A (floats) of one chunk of rows.
-const apackBudget = 1 << 22
+// apackBudget bounds the shared packed A (floats, 32 MiB) of one chunk of
+// rows. Each chunk costs two barriers, and on shared cores a barrier can
+// wait a whole scheduler slice for a descheduled worker, so chunks are big:
+// 2048×2048 A is one chunk.
+const apackBudget = 1 << 23
 
 // run does the call in chunks of rows. Per chunk, all K slices of op(A) are
 // packed first (one parallel phase), then every part computes its block of
