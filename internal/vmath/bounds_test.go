@@ -5,7 +5,7 @@ const (
 	boundExp      = 1.0
 	boundLog      = 1.0
 	boundLog1p    = 1.0
-	boundTanh     = 1.5
+	boundTanh     = 1.1
 	boundSigmoid  = 2.0
 	boundSoftplus = 2.0
 )
