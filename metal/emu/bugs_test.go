@@ -204,22 +204,28 @@ func TestRejectsWhatMetalRejects(t *testing.T) {
 // built with INGOT_EMU_ASAN=1 and libasan preloaded, and expects
 // AddressSanitizer's report.
 func TestASanFindsOutOfBoundsRead(t *testing.T) {
-	if os.Getenv("INGOT_EMU_ASAN_CHILD") == "1" {
-		asanChild(t)
+	if k := os.Getenv("INGOT_EMU_ASAN_CHILD"); k != "" {
+		asanChild(t, k)
 		return
 	}
 	lib := ASanPreload()
 	if lib == "" {
 		t.Skip("libasan.so not found by the C++ compiler (" + compilerName() + " -print-file-name=libasan.so); on Debian it comes with g++ (libasan8)")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestASanFindsOutOfBoundsRead$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "INGOT_EMU_ASAN_CHILD=1", "INGOT_EMU_ASAN=1", "LD_PRELOAD="+lib,
-		"ASAN_OPTIONS=detect_leaks=0")
-	out, err := cmd.CombinedOutput()
-	require.Error(t, err, "the child must die with an ASan report:\n%s", out)
-	s := string(out)
-	assert.True(t, strings.Contains(s, "heap-buffer-overflow"), "ASan report missing:\n%s", s)
-	assert.Contains(t, s, "oob_read")
+	for _, c := range []struct{ kernel, want string }{
+		{"oob_read", "heap-buffer-overflow"},
+		{"tg_oob", "use-after-poison"}, // past a threadgroup array
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestASanFindsOutOfBoundsRead$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "INGOT_EMU_ASAN_CHILD="+c.kernel, "INGOT_EMU_ASAN=1", "LD_PRELOAD="+lib,
+			"ASAN_OPTIONS=detect_leaks=0")
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "the child must die with an ASan report:\n%s", out)
+		s := string(out)
+		assert.True(t, strings.Contains(s, c.want), "%s: ASan report missing:\n%s", c.kernel, s)
+		assert.Contains(t, s, c.kernel+"(", "the report names the kernel")
+		assert.Contains(t, s, "broken.metal:", "the report names the source line")
+	}
 }
 
 func compilerName() string {
@@ -229,12 +235,17 @@ func compilerName() string {
 	return "c++"
 }
 
-func asanChild(t *testing.T) {
+func asanChild(t *testing.T, kernel string) {
 	d := openWith(t, "broken.metal")
 	in, out := newBuf(t, d, 4*32), newBuf(t, d, 4*32)
-	// n = 1: thread 31 reads in[32], one float past the end
-	err := dispatch(t, d, "oob_read", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(1)})
-	t.Fatalf("ASan did not stop the out-of-bounds read (err=%v)", err)
+	var err error
+	switch kernel {
+	case "oob_read": // n = 1: thread 31 reads in[32], one float past the end
+		err = dispatch(t, d, "oob_read", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(1)})
+	case "tg_oob": // thread 31 reads s[32]
+		err = dispatch(t, d, "tg_oob", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: out})
+	}
+	t.Fatalf("ASan did not stop the out-of-bounds read of %s (err=%v)", kernel, err)
 }
 
 // TestUninitialisedVariableIsGarbage: thread-private variables start as a

@@ -193,6 +193,8 @@ struct Fiber {
   void *wout;
 };
 
+unsigned char *new_arena();
+
 struct Worker {
   std::vector<Fiber *> fibers;
 #if EMU_ASM
@@ -203,7 +205,7 @@ struct Worker {
   Fiber *cur = nullptr;
   const Dispatch *d = nullptr;
   uint32_t gid[3];
-  alignas(64) unsigned char arena[kTGLimit];
+  unsigned char *arena = new_arena(); // kTGLimit bytes, then a guard page
   size_t arena_used = 0, dyn_used = 0;
   struct Slot { const void *key; size_t off; };
   std::vector<Slot> slots;
@@ -217,6 +219,20 @@ struct Worker {
 };
 
 thread_local Worker *tl_w;
+
+// new_arena maps threadgroup memory followed by an inaccessible page, so a
+// kernel writing past the 32 KiB faults instead of corrupting the runtime.
+unsigned char *new_arena() {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  size_t len = (kTGLimit + pg - 1) / pg * pg;
+  void *m = mmap(nullptr, len + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    fprintf(stderr, "ingot-emu: cannot map threadgroup memory\n");
+    abort();
+  }
+  mprotect((char *)m + len, pg, PROT_NONE);
+  return (unsigned char *)m + (len - kTGLimit);
+}
 
 std::string fmt(const char *f, ...) {
   char buf[1024];
@@ -370,7 +386,16 @@ bool run_group_fibers(Worker *w, uint64_t gi) {
     w->tgp[i] = w->arena + off;
     off += (d.tg[i] + 15) & ~size_t(15);
   }
+#if EMU_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(w->arena, kTGLimit);
+#endif
   memset(w->arena, 0xff, off);
+#if EMU_ASAN
+  // only the bytes of each variable are addressable: ASan reports kernels
+  // indexing past a threadgroup array
+  ASAN_POISON_MEMORY_REGION(w->arena, kTGLimit);
+  for (size_t i = 0; i < d.tg.size(); i++) ASAN_UNPOISON_MEMORY_REGION(w->tgp[i], d.tg[i]);
+#endif
   w->arena_used = w->dyn_used = off;
   w->slots.clear();
   w->trapped = false;
@@ -663,6 +688,9 @@ extern "C" void *emu_tg_static(unsigned long size, unsigned long align, const vo
     emu_trap(fmt("threadgroup variable '%s' (%lu bytes) brings threadgroup memory to %zu bytes, over the %zu-byte limit",
                  name, size, off + size, kTGLimit).c_str());
   }
+#if EMU_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(w->arena + off, size);
+#endif
   memset(w->arena + off, 0xff, size);
   w->slots.push_back({key, off});
   w->arena_used = off + size;

@@ -79,3 +79,12 @@ kernel void simd_barrier_only(device float* out [[buffer(0)]],
     simdgroup_barrier(mem_flags::mem_threadgroup);
     out[lid] = shared[(lid + 32) % 64];
 }
+
+// Indexes one past the end of a threadgroup array (for the ASan test).
+kernel void tg_oob(device float* out [[buffer(0)]],
+                   uint lid [[thread_index_in_threadgroup]]) {
+    threadgroup float s[32];
+    s[lid] = 1.0;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[lid] = s[lid + 1];
+}
