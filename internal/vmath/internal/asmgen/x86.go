@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // x86 emits AVX-512 (zmm, opmasks, VSCALEFPS) or AVX2+FMA (ymm, vector
 // masks, emulated scalef) code. Go's operand order is reversed from Intel's:
@@ -10,7 +13,8 @@ type x86 struct {
 	e      *emitter
 	cs     *consts
 	k      Kernel
-	scr    int // next scratch register this instruction
+	scr    int  // next scratch register this instruction
+	bcst   bool // the instruction being built reads a broadcast constant
 }
 
 func (x *x86) Name() string {
@@ -95,12 +99,19 @@ func (x *x86) half(reg string) string { // the low half of a vector register
 	return "X" + reg[1:]
 }
 
-// mem renders an operand that may be a memory operand (constants come from
-// a table of 64-byte rows, so the same row serves zmm and ymm).
+func (x *x86) constAddr(o Operand) string {
+	return fmt.Sprintf("vmconst<>+%d(SB)", 64*x.cs.id(o.bits))
+}
+
+// mem renders an operand that may be a memory operand. Constants come from
+// a table of 64-byte rows: AVX2 reads the first 32 bytes, AVX-512 one
+// float with embedded broadcast (.BCST), which never splits a cache line
+// (the table is only 32-byte aligned).
 func (x *x86) mem(o Operand) string {
 	switch o.kind {
 	case kConst:
-		return fmt.Sprintf("vmconst<>+%d(SB)", 64*x.cs.id(o.bits))
+		x.bcst = x.avx512
+		return x.constAddr(o)
 	case kScalar:
 		return x.scalarReg(o.n)
 	}
@@ -112,10 +123,21 @@ func (x *x86) mem(o Operand) string {
 func (x *x86) reg(o Operand) string {
 	if o.kind == kConst {
 		r := x.scratch()
-		x.e.p("VMOVUPS %s, %s", x.mem(o), r)
+		x.e.p("VBROADCASTSS %s, %s", x.constAddr(o), r)
 		return r
 	}
 	return x.mem(o)
+}
+
+// emit writes one instruction, adding .BCST when it reads a constant.
+func (x *x86) emit(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if x.bcst {
+		i := strings.IndexByte(s, ' ')
+		s = s[:i] + ".BCST" + s[i:]
+		x.bcst = false
+	}
+	x.e.p("%s", s)
 }
 
 func same(a, b Operand) bool { return a.kind == kReg && b.kind == kReg && a.n == b.n }
@@ -146,7 +168,7 @@ func (x *x86) Bin(op string, d, a, b Operand) {
 		a, b = b, a
 	}
 	ins := x86Bin[op]
-	x.e.p("%s %s, %s, %s", ins, x.mem(b), x.reg(a), x.vreg(d.n))
+	x.emit("%s %s, %s, %s", ins, x.mem(b), x.reg(a), x.vreg(d.n))
 }
 
 func (x *x86) fma(neg bool, d, a, b, c Operand) {
@@ -161,7 +183,7 @@ func (x *x86) fma(neg bool, d, a, b, c Operand) {
 		if a.kind != kReg {
 			a, b = b, a
 		}
-		x.e.p("VF%sMADD231PS %s, %s, %s", n, x.mem(b), x.reg(a), dr)
+		x.emit("VF%sMADD231PS %s, %s, %s", n, x.mem(b), x.reg(a), dr)
 	case same(d, a) || same(d, b):
 		other := b
 		if same(d, b) {
@@ -171,15 +193,15 @@ func (x *x86) fma(neg bool, d, a, b, c Operand) {
 			panic("fma: d is both a factor and the addend")
 		}
 		if c.kind != kReg && other.kind == kReg || c.kind == kReg && other.kind == kReg {
-			x.e.p("VF%sMADD213PS %s, %s, %s", n, x.mem(c), x.reg(other), dr) // d = other*d + c
+			x.emit("VF%sMADD213PS %s, %s, %s", n, x.mem(c), x.reg(other), dr) // d = other*d + c
 		} else {
-			x.e.p("VF%sMADD132PS %s, %s, %s", n, x.mem(other), x.reg(c), dr) // d = d*other + c
+			x.emit("VF%sMADD132PS %s, %s, %s", n, x.mem(other), x.reg(c), dr) // d = d*other + c
 		}
 	default: // d is none of them: copy a into d first
 		if a.kind != kReg && b.kind == kReg {
 			a, b = b, a
 		}
-		x.e.p("VMOVUPS %s, %s", x.mem(a), dr)
+		x.Mov(d, a)
 		x.fma(neg, d, d, b, c)
 	}
 }
@@ -214,15 +236,15 @@ var x86Pred = map[string]int{"eq": 0x00, "lt": 0x11, "le": 0x12, "gt": 0x1e, "ge
 
 func (x *x86) Cmp(pred string, m Mask, a, b Operand) {
 	x.scr = 0
-	x.e.p("VCMPPS $%d, %s, %s, %s", x86Pred[pred], x.mem(b), x.reg(a), x.mask(m))
+	x.emit("VCMPPS $%d, %s, %s, %s", x86Pred[pred], x.mem(b), x.reg(a), x.mask(m))
 }
 
 func (x *x86) Sel(d Operand, m Mask, a, b Operand) {
 	x.scr = 0
 	if x.avx512 {
-		x.e.p("VBLENDMPS %s, %s, %s, %s", x.mem(a), x.reg(b), x.mask(m), x.vreg(d.n))
+		x.emit("VBLENDMPS %s, %s, %s, %s", x.mem(a), x.reg(b), x.mask(m), x.vreg(d.n))
 	} else {
-		x.e.p("VBLENDVPS %s, %s, %s, %s", x.mask(m), x.mem(a), x.reg(b), x.vreg(d.n))
+		x.emit("VBLENDVPS %s, %s, %s, %s", x.mask(m), x.mem(a), x.reg(b), x.vreg(d.n))
 	}
 }
 
@@ -237,6 +259,10 @@ func (x *x86) Scalef(d, p, n, t1, t2 Operand) {
 
 func (x *x86) Mov(d, a Operand) {
 	x.scr = 0
+	if a.kind == kConst {
+		x.e.p("VBROADCASTSS %s, %s", x.constAddr(a), x.vreg(d.n))
+		return
+	}
 	x.e.p("VMOVUPS %s, %s", x.mem(a), x.vreg(d.n))
 }
 
@@ -305,7 +331,7 @@ func (x *x86) function(k Kernel) {
 				x.e.p("VXORPD %s, %s, %s", x.accReg(i, h), x.accReg(i, h), x.accReg(i, h))
 			}
 		} else {
-			x.e.p("VMOVUPS %s, %s", x.mem(C(a.Init)), x.accReg(i, 0))
+			x.e.p("VBROADCASTSS %s, %s", x.constAddr(C(a.Init)), x.accReg(i, 0))
 		}
 	}
 	x.e.raw("loop:\n")
