@@ -15,20 +15,16 @@ import (
 // partial support are only called with mr = MR and nr = NR.
 type ukernel func(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, nr int)
 
-// impl is one kernel path with its blocking.
-//
-// Blocking (Goto/BLIS, with the roles of A and B swapped because the
-// micro-kernels vectorise along N, the contiguous dimension of row-major C):
-// for each chunk of mcL3 rows and each K slice of kc, all of op(A) in the
-// chunk is packed once into MR-row micro-panels (shared by all workers);
-// then each worker packs kc×nc blocks of op(B) into NR-column micro-panels
-// (sized to stay in L2) and, for every A micro-panel (kept in L1 while it
-// sweeps the B block), runs the micro-kernel over the block's B panels.
+// impl is one kernel path with its blocking (see the package doc): per
+// chunk of rows, all K slices of op(A) are packed once into MR-row
+// micro-panels shared by the workers; each worker then packs kc×nc blocks of
+// op(B) into NR-column micro-panels (sized to stay in L2) and runs the
+// micro-kernel for every A micro-panel (kept in L1) over the block.
 type impl struct {
 	path    cpufeat.Path
 	mr, nr  int
 	kc, nc  int // K slice; N block (packed B block kc×nc stays in L2)
-	mcL3    int // rows of A packed per chunk (bounds the shared A buffer)
+	mcL3    int // most rows of A packed per chunk (see also apackBudget)
 	partial bool
 	kern    ukernel
 	// packB64 packs full 64-column B panels in assembly when set.
@@ -79,6 +75,9 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
+// jobs recycles call state with its packing buffers (up to apackBudget plus
+// one B block per part), so a warm call allocates nothing; concurrent calls
+// each hold their own job.
 var jobs = sync.Pool{New: func() any { return new(job) }}
 
 const (

@@ -3,6 +3,18 @@
 // micro-kernels in Go assembly (amd64 AVX-512 and AVX2+FMA, arm64 NEON), a
 // portable Go kernel, and on darwin Apple's Accelerate cblas_sgemm.
 //
+// Blocking. The micro-kernels vectorise along N (the contiguous dimension of
+// row-major C) and broadcast elements of A, so the Goto/BLIS roles of A and B
+// are swapped: per chunk of rows (at most 4096 rows and 32 MiB), op(A) is
+// packed once into MR-row micro-panels, all K slices (KC each), shared by the
+// workers; each worker then owns a range of C's columns and, per block of NC
+// columns and K slice, packs a KC×NC block of op(B) (sized for L2) and runs
+// the MR×NR kernel for every A micro-panel (kept in L1) over the block's B
+// micro-panels (streamed from L2). Edge tiles run through the same kernels:
+// packing pads with zeros, and AVX-512 stores with lane masks and a row count,
+// the others through a small tile buffer. MR, NR, KC and NC per path, and how
+// they follow the caches, are documented at archImpl.
+//
 // Matrices are row-major (like cblas with CblasRowMajor). The kernel path is
 // chosen once from the CPU (internal/cpufeat; INGOT_CPU forces one) and can be
 // changed with SetPath. Work above a size threshold is split over the output
