@@ -29,7 +29,18 @@ type batch struct {
 	task  Task
 	parts int32
 	next  atomic.Int32
-	wg    sync.WaitGroup
+
+	mu     sync.Mutex
+	idle   *sync.Cond
+	gen    uint64 // which call the batch serves; stale tokens see another
+	closed bool   // the caller has claimed every part: no more joiners
+	active int    // workers inside work()
+}
+
+// token invites a worker to help with one call of a batch.
+type token struct {
+	b   *batch
+	gen uint64
 }
 
 // work claims and runs parts until none are left.
@@ -47,8 +58,12 @@ var (
 	mu      sync.Mutex
 	threads atomic.Int32
 	started int
-	queue   = make(chan *batch, 256)
-	batches = sync.Pool{New: func() any { return new(batch) }}
+	queue   = make(chan token, 256)
+	batches = sync.Pool{New: func() any {
+		b := new(batch)
+		b.idle = sync.NewCond(&b.mu)
+		return b
+	}}
 )
 
 func init() {
@@ -78,10 +93,27 @@ func SetThreads(n int) {
 	threads.Store(int32(n))
 }
 
+// worker joins the calls it is invited to. A token may arrive after its call
+// has finished (the caller did all the work): the generation check makes it
+// a no-op. The caller never waits for a token still in the queue — only for
+// workers already inside work() — so nested calls cannot deadlock.
 func worker() {
-	for b := range queue {
+	for t := range queue {
+		b := t.b
+		b.mu.Lock()
+		if b.gen != t.gen || b.closed {
+			b.mu.Unlock()
+			continue
+		}
+		b.active++
+		b.mu.Unlock()
 		b.work()
-		b.wg.Done()
+		b.mu.Lock()
+		b.active--
+		if b.active == 0 {
+			b.idle.Broadcast()
+		}
+		b.mu.Unlock()
 	}
 }
 
@@ -99,19 +131,26 @@ func Run(t Task, parts int) {
 		return
 	}
 	b := batches.Get().(*batch)
-	b.task, b.parts = t, int32(parts)
+	b.mu.Lock()
+	b.task, b.parts, b.closed = t, int32(parts), false
 	b.next.Store(0)
+	gen := b.gen
+	b.mu.Unlock()
 	for range helpers {
-		b.wg.Add(1)
 		select {
-		case queue <- b:
-		default: // pool saturated (e.g. a nested call): do the work here
-			b.wg.Done()
+		case queue <- token{b, gen}:
+		default: // queue full: the caller does the work
 		}
 	}
 	b.work()
-	b.wg.Wait()
+	b.mu.Lock()
+	b.closed = true
+	for b.active > 0 {
+		b.idle.Wait()
+	}
+	b.gen++
 	b.task = nil
+	b.mu.Unlock()
 	batches.Put(b)
 }
 
