@@ -325,3 +325,23 @@ func TestSimdgroupBarrierDoesNotSyncTheGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestOutOfBoundsFaultIsAnError: buffers end at an inaccessible page, so a
+// kernel reading past the end faults; the fault ends the dispatch with an
+// error naming the kernel instead of killing the process.
+func TestOutOfBoundsFaultIsAnError(t *testing.T) {
+	if os.Getenv("INGOT_EMU_ASAN") == "1" {
+		t.Skip("under ASan the allocator's redzones report it (TestASanFindsOutOfBoundsRead)")
+	}
+	d := openWith(t, "broken.metal")
+	in, out := newBuf(t, d, 4*32), newBuf(t, d, 4*32)
+	err := dispatch(t, d, "oob_read", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(1)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "kernel oob_read")
+	assert.Contains(t, err.Error(), "thread 31: memory fault (SIGSEGV)")
+	// the emulator still works afterwards
+	require.NoError(t, dispatch(t, d, "oob_read", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(0)}))
+	// and Go's own faults are still Go panics
+	var p *int
+	assert.Panics(t, func() { _ = *p }, "a nil dereference in Go still panics")
+}

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +212,9 @@ struct Worker {
   std::vector<Slot> slots;
   std::vector<void *> tgp;
   bool trapped = false;
+  bool in_fiber = false; // a fiber runs (for the fault handler)
+  int fault_sig = 0;
+  void *fault_addr = nullptr;
   std::string err;
 #if EMU_ASAN
   const void *main_bottom = nullptr;
@@ -266,6 +270,7 @@ Fiber *new_fiber(int idx) {
 
 // ---- context switching ------------------------------------------------------
 void fiber_main(Fiber *f);
+std::string group_ctx(Worker *w);
 
 #if !EMU_ASM
 void fiber_main_uc() { fiber_main(tl_w->cur); }
@@ -304,6 +309,7 @@ void start_fiber(Fiber *f) {
 // to_fiber switches from the worker's scheduler into f.
 void to_fiber(Worker *w, Fiber *f) {
   w->cur = f;
+  w->in_fiber = true;
 #if EMU_ASAN
   void *fake = nullptr;
   __sanitizer_start_switch_fiber(&fake, f->mem + page_size(), kStackSize);
@@ -316,6 +322,17 @@ void to_fiber(Worker *w, Fiber *f) {
 #if EMU_ASAN
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
+  w->in_fiber = false;
+  if (w->fault_sig) { // the fiber faulted: see fault_handler
+    w->err = fmt("%s, thread %u: memory fault (%s) at address %p: out of bounds or use after free?", group_ctx(w).c_str(),
+                 f->t.a[EMU_A_TINDEX][0], w->fault_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", w->fault_addr);
+    w->fault_sig = 0;
+    sigset_t ss;
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGSEGV);
+    sigaddset(&ss, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &ss, nullptr);
+  }
 }
 
 // to_sched switches from the running fiber back to the scheduler. A fiber
@@ -522,10 +539,74 @@ std::condition_variable g_q_cv;
 std::deque<CmdBuf *> g_queue;
 std::once_flag g_init_once;
 
+// Workers by OS thread id, for the fault handler (no TLS in a handler).
+constexpr int kMaxWorkers = 256;
+std::atomic<int> g_nworkers{0};
+std::atomic<long> g_worker_tid[kMaxWorkers];
+Worker *g_worker_ptr[kMaxWorkers];
+
 Worker *this_worker() {
-  if (!tl_w) tl_w = new Worker();
+  if (!tl_w) {
+    tl_w = new Worker();
+    int i = g_nworkers.load();
+    if (i < kMaxWorkers) {
+      g_worker_ptr[i] = tl_w;
+      g_worker_tid[i].store(syscall(SYS_gettid));
+      g_nworkers.store(i + 1);
+    }
+  }
   return tl_w;
 }
+
+#if !EMU_ASAN
+// A memory fault in kernel code (e.g. reading past a buffer into its guard
+// page) ends the threadgroup with an error instead of killing the process.
+// Faults elsewhere go to the previous (Go's) handler, as Go requires.
+struct sigaction g_prev_segv, g_prev_bus;
+
+void chain_fault(int sig, siginfo_t *si, void *uc) {
+  struct sigaction *p = sig == SIGSEGV ? &g_prev_segv : &g_prev_bus;
+  if (p->sa_flags & SA_SIGINFO) {
+    p->sa_sigaction(sig, si, uc);
+  } else if (p->sa_handler == SIG_DFL || p->sa_handler == SIG_IGN) {
+    signal(sig, SIG_DFL); // the faulting instruction runs again and kills
+  } else {
+    p->sa_handler(sig);
+  }
+}
+
+void fault_handler(int sig, siginfo_t *si, void *uc) {
+  long tid = syscall(SYS_gettid);
+  Worker *w = nullptr;
+  int n = g_nworkers.load();
+  for (int i = 0; i < n && !w; i++)
+    if (g_worker_tid[i].load() == tid) w = g_worker_ptr[i];
+  if (!w || !w->in_fiber || !w->cur) {
+    chain_fault(sig, si, uc);
+    return;
+  }
+  Fiber *f = w->cur;
+  w->fault_sig = sig;
+  w->fault_addr = si->si_addr;
+  w->trapped = true;
+  // leave the fiber for good; the scheduler unblocks the signal again
+#if EMU_ASM
+  emu_swap_ctx(&f->sp, w->sched_sp);
+#else
+  swapcontext(&f->uc, &w->sched_uc);
+#endif
+}
+
+void install_fault_handler() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = fault_handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &g_prev_segv);
+  sigaction(SIGBUS, &sa, &g_prev_bus);
+}
+#endif
 
 void participate(Job *j) {
   Worker *w = this_worker();
@@ -715,15 +796,47 @@ extern "C" int emu_init(int nthreads) {
     std::thread(gpu_thread).detach();
     for (int i = 1; i < n; i++) std::thread(pool_thread).detach();
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
+#if !EMU_ASAN
+    install_fault_handler();
+#endif
   });
   return 0;
 }
 
+// Buffers end at an inaccessible page (rounded up to 16 bytes), so a kernel
+// reading or writing past the end faults (reported by Wait). Under ASan the
+// allocator's redzones do this more precisely.
+#if !EMU_ASAN
+size_t buf_span(size_t size, size_t *rsize) {
+  size_t pg = page_size();
+  *rsize = ((size ? size : 1) + 15) & ~size_t(15);
+  return (*rsize + pg - 1) / pg * pg;
+}
+#endif
+
 extern "C" void *emu_alloc(size_t size) {
+#if EMU_ASAN
   void *p = nullptr;
   if (posix_memalign(&p, 256, size ? size : 1) != 0) return nullptr;
   memset(p, 0, size);
   return p;
+#else
+  size_t rsize, span = buf_span(size, &rsize);
+  void *m = mmap(nullptr, span + page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return nullptr;
+  mprotect((char *)m + span, page_size(), PROT_NONE);
+  return (char *)m + span - rsize;
+#endif
+}
+
+void release_memory(void *p, size_t size) {
+#if EMU_ASAN
+  (void)size;
+  free(p);
+#else
+  size_t rsize, span = buf_span(size, &rsize);
+  munmap((char *)p + rsize - span, span + page_size());
+#endif
 }
 
 // emu_free poisons the buffer with 0xff bytes (NaN as float) and keeps it in
@@ -735,7 +848,7 @@ extern "C" void emu_free(void *p, size_t size) {
   g_quar.push_back({p, size});
   g_quar_bytes += size;
   while (g_quar.size() > kQuarCount || g_quar_bytes > kQuarBytes) {
-    free(g_quar.front().first);
+    release_memory(g_quar.front().first, g_quar.front().second);
     g_quar_bytes -= g_quar.front().second;
     g_quar.pop_front();
   }
