@@ -67,7 +67,8 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 // (element (t, b) at t·B+b, as data.TextBatcher's TimeMajor layout). reset
 // starts every track from a zero state (the first chunk of an epoch). It
 // returns the chunk's mean loss in nats per character (NaN or ±Inf when
-// training diverged; the weights are then left unchanged).
+// training diverged; with clipping, a non-finite gradient norm is returned
+// instead and the weights are left unchanged).
 func (tr *Trainer) Step(input, target []int32, T, B int, reset bool) float64 {
 	if len(input) != T*B || len(target) != T*B {
 		panic(fmt.Sprintf("charlm.Trainer.Step: %d inputs and %d targets for T=%d B=%d", len(input), len(target), T, B))
@@ -85,24 +86,29 @@ func (tr *Trainer) Step(input, target []int32, T, B int, reset bool) float64 {
 	nn.ZeroGrad(m)
 	loss, st := m.Loss(ids, tg, tr.carry)
 	loss.Backward()
-	v := float64(loss.Item())
-	next := st.Detach()
-	loss.ReleaseGraph()
-	releaseState(st)
-	ids.Release()
-	tg.Release()
-	releaseState(tr.carry)
-	tr.carry = next
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	finish := func() float64 {
+		v := float64(loss.Item())
+		next := st.Detach()
+		loss.ReleaseGraph()
+		releaseState(st)
+		ids.Release()
+		tg.Release()
+		releaseState(tr.carry)
+		tr.carry = next
 		return v
 	}
 	if tr.Clip > 0 {
+		// Reading the norm is a host round trip; a non-finite one skips
+		// the update.
 		if n := optim.ClipGradNorm(nn.Trainable(m), tr.Clip); math.IsNaN(float64(n)) || math.IsInf(float64(n), 0) {
+			finish()
 			return float64(n)
 		}
 	}
+	// The update is queued before the loss is read, so on an asynchronous
+	// device (Metal) a step without clipping is one command buffer.
 	tr.Opt.Step()
-	return v
+	return finish()
 }
 
 // ResetCarry drops the carried state (the next Step starts from zeros).
