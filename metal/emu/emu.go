@@ -10,7 +10,9 @@
 // float) before each group and limited to 32 KiB; a barrier reached by part
 // of a group or at different call sites, an invalid dispatch, or a call from
 // the wrong OS thread is an error; SIMD reads from inactive lanes give NaN;
-// freed buffers are poisoned; committed work runs on another thread.
+// freed buffers are poisoned; buffers end at a guard page, and a kernel's
+// memory fault is an error of its dispatch; committed work runs on another
+// thread. See README.md for the supported MSL subset.
 //
 // StaticThreadgroupMemoryLength of a pipeline is what the emulator has
 // measured so far: threadgroup variables declared in kernel bodies are

@@ -698,7 +698,7 @@ void gpu_thread() {
 std::mutex g_quar_mu;
 std::deque<std::pair<void *, size_t>> g_quar;
 size_t g_quar_bytes = 0;
-constexpr size_t kQuarBytes = 256 << 20, kQuarCount = 4096;
+constexpr size_t kQuarBytes = 256 << 20, kQuarCount = 1024;
 
 } // namespace
 
