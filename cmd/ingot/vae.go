@@ -157,8 +157,12 @@ continues from it with the same losses as an uninterrupted run.
 			return err
 		}
 		fmt.Fprintf(out, "%s; device %s\n", ds.Describe(), d.Name())
-		fmt.Fprintf(out, "%s VAE, %d parameters; %d epochs of %d steps (batch %d), Adam lr %g, beta %g, seed %d\n",
-			*model, nn.NumParams(m), n, ds.Train.N / *batch, *batch, *lr, *beta, *seed)
+		epochsWord := "epochs"
+		if n == 1 {
+			epochsWord = "epoch"
+		}
+		fmt.Fprintf(out, "%s VAE, %d parameters; %d %s of %d steps (batch %d), Adam lr %g, beta %g, seed %d\n",
+			*model, nn.NumParams(m), n, epochsWord, ds.Train.N / *batch, *batch, *lr, *beta, *seed)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
