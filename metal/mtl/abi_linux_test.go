@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux && abiprobe && (amd64 || arm64)
 
 package mtl
 
@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Run with -tags abiprobe (as .ci/run does): the tag keeps purego out of
+// non-test Linux builds, so users' binaries stay statically linked.
+//
 // abiSource has one C function per kind of typed send, with the C types
 // Apple declares (NSUInteger = uint64_t, BOOL = bool on arm64, MTLSize a
 // struct of three NSUInteger, CFTimeInterval = double). Each records the
