@@ -345,3 +345,59 @@ func TestOutOfBoundsFaultIsAnError(t *testing.T) {
 	var p *int
 	assert.Panics(t, func() { _ = *p }, "a nil dereference in Go still panics")
 }
+
+// TestAPIMisuse: the driver reports misuse of its API as errors.
+func TestAPIMisuse(t *testing.T) {
+	d := openLocked(t)
+	_, err := d.Pipeline("vec_add")
+	assert.ErrorContains(t, err, "Pipeline before Compile")
+	_, err = d.NewBuffer(0)
+	assert.ErrorContains(t, err, "size must be positive")
+	require.NoError(t, d.Compile([]driver.Source{readSource(t, "kernels.metal")}))
+	_, err = d.Pipeline("no_such_kernel")
+	assert.ErrorContains(t, err, `no kernel function "no_such_kernel"`)
+	p, err := d.Pipeline("scale_f2")
+	require.NoError(t, err)
+	b := newBuf(t, d, 4*32)
+	disp := &driver.Dispatch{Pipeline: p, Args: []driver.Arg{{Buffer: b}}, Threadgroups: sz(1, 1, 1), Threads: sz(32, 1, 1)}
+
+	cb, err := d.NewCommandBuffer()
+	require.NoError(t, err)
+	assert.ErrorContains(t, cb.Wait(), "Wait before Commit")
+	cb.Encode(disp)
+	cb.Commit()
+	cb.Encode(disp)
+	assert.ErrorContains(t, cb.Wait(), "Encode after Commit")
+
+	cb, err = d.NewCommandBuffer()
+	require.NoError(t, err)
+	cb.Encode(nil)
+	cb.Commit()
+	assert.ErrorContains(t, cb.Wait(), "Encode(nil)")
+
+	cb, err = d.NewCommandBuffer()
+	require.NoError(t, err)
+	cb.Encode(disp)
+	cb.Commit()
+	require.NoError(t, cb.Wait())
+	cb.Commit()
+	assert.ErrorContains(t, cb.Wait(), "committed twice")
+
+	other, err := d.NewBuffer(16)
+	require.NoError(t, err)
+	other.Release()
+	other.Release()
+	_, err = d.NewCommandBuffer()
+	assert.ErrorContains(t, err, "buffer released twice")
+
+	d.PopPool(d.PushPool() + 1)
+	_, err = d.NewCommandBuffer()
+	assert.ErrorContains(t, err, "PopPool")
+
+	d2 := openLocked(t)
+	cb, err = d2.NewCommandBuffer()
+	require.NoError(t, err)
+	cb.Encode(disp) // d's pipeline and buffer on d2
+	cb.Commit()
+	assert.ErrorContains(t, cb.Wait(), "buffer(0) is not a buffer of this driver")
+}
