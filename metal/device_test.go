@@ -81,8 +81,9 @@ func TestGemmVariants(t *testing.T) {
 // A small MLP's training steps on the emulated device match the CPU's, and
 // each step — forward, backward, parameter update — runs in one command
 // buffer: the host's read of the loss is the only commit.
-func TestTrainingStepMatchesCPUInOneCommandBuffer(t *testing.T) {
-	d := device(t)
+func TestTrainingStepMatchesCPUInOneCommandBuffer(t *testing.T) { checkTrainingSteps(t, device(t)) }
+
+func checkTrainingSteps(t *testing.T, d *metal.Device) {
 	run := func(dev tensor.Device, steps int, each func()) []float32 {
 		rng := tensor.NewRNG(11)
 		x := rng.Uniform(dev, -2, 2, 64, 3)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ingotml/ingot/metal"
 	"github.com/ingotml/ingot/metal/mtl"
+	_ "github.com/ingotml/ingot/nn/kernels/kerneltest" // nn's kernels join the suite
 	"github.com/ingotml/ingot/tensor/devicetest"
 )
 
@@ -20,4 +21,5 @@ func TestConformanceOnGPU(t *testing.T) {
 	defer d.Close()
 	t.Logf("GPU: %v", d)
 	devicetest.Run(t, d)
+	t.Run("training steps match the CPU", func(t *testing.T) { checkTrainingSteps(t, d) })
 }
