@@ -57,8 +57,8 @@
 //	BCE t=0,1 [-105, 100]      (every 1228th)            1.527   0.594    2
 //
 // The SIMD column was measured on the AVX-512 path; AVX2 and NEON compute
-// the same bits (TestSIMDPathsAgree; the NEON sample, run under
-// qemu-aarch64, reports the same maxima at the same inputs). Beyond the
+// the same bits (TestSIMDGolden checks hashes of every kernel's outputs
+// over a sample of its range on each SIMD path, NEON under qemu-aarch64). Beyond the
 // whole range each result is a constant or x itself and is checked exactly.
 // Soft BCE targets are within 4 ulps of max(|result|, |x|), since x·t
 // itself is rounded. Add, Sub, Mul, Div, Scale and AddConst are correctly
