@@ -331,7 +331,8 @@ func Dot(a, b []float32) float32 {
 }
 
 // Max returns the largest element of x: NaN if any element is NaN, -Inf
-// for an empty slice.
+// for an empty slice. When the largest values are +0 and -0, either may be
+// returned.
 func Max(x []float32) float32 {
 	if len(x) < grainSimple {
 		return active.Load().max(x)
