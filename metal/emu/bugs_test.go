@@ -341,9 +341,18 @@ func TestOutOfBoundsFaultIsAnError(t *testing.T) {
 	assert.Contains(t, err.Error(), "thread 31: memory fault (SIGSEGV)")
 	// the emulator still works afterwards
 	require.NoError(t, dispatch(t, d, "oob_read", sz(1, 1, 1), sz(32, 1, 1), nil, driver.Arg{Buffer: in}, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(0)}))
+	// integer division by zero (SIGFPE on x86-64) is an error too
+	err = dispatch(t, d, "div_zero", sz(1, 1, 1), sz(4, 1, 1), nil, driver.Arg{Buffer: out}, driver.Arg{Bytes: words(0)})
+	if runtime.GOARCH == "amd64" {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "kernel div_zero")
+		assert.Contains(t, err.Error(), "integer division by zero")
+	}
 	// and Go's own faults are still Go panics
 	var p *int
 	assert.Panics(t, func() { _ = *p }, "a nil dereference in Go still panics")
+	zero := 0
+	assert.Panics(t, func() { _ = 7 / zero }, "an integer division by zero in Go still panics")
 }
 
 // TestAPIMisuse: the driver reports misuse of its API as errors.

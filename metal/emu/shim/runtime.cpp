@@ -324,13 +324,17 @@ void to_fiber(Worker *w, Fiber *f) {
 #endif
   w->in_fiber = false;
   if (w->fault_sig) { // the fiber faulted: see fault_handler
-    w->err = fmt("%s, thread %u: memory fault (%s) at address %p: out of bounds or use after free?", group_ctx(w).c_str(),
-                 f->t.a[EMU_A_TINDEX][0], w->fault_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", w->fault_addr);
+    if (w->fault_sig == SIGFPE)
+      w->err = fmt("%s, thread %u: arithmetic fault (SIGFPE): integer division by zero?", group_ctx(w).c_str(), f->t.a[EMU_A_TINDEX][0]);
+    else
+      w->err = fmt("%s, thread %u: memory fault (%s) at address %p: out of bounds or use after free?", group_ctx(w).c_str(),
+                   f->t.a[EMU_A_TINDEX][0], w->fault_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", w->fault_addr);
     w->fault_sig = 0;
     sigset_t ss;
     sigemptyset(&ss);
     sigaddset(&ss, SIGSEGV);
     sigaddset(&ss, SIGBUS);
+    sigaddset(&ss, SIGFPE);
     pthread_sigmask(SIG_UNBLOCK, &ss, nullptr);
   }
 }
@@ -562,10 +566,10 @@ Worker *this_worker() {
 // A memory fault in kernel code (e.g. reading past a buffer into its guard
 // page) ends the threadgroup with an error instead of killing the process.
 // Faults elsewhere go to the previous (Go's) handler, as Go requires.
-struct sigaction g_prev_segv, g_prev_bus;
+struct sigaction g_prev_segv, g_prev_bus, g_prev_fpe;
 
 void chain_fault(int sig, siginfo_t *si, void *uc) {
-  struct sigaction *p = sig == SIGSEGV ? &g_prev_segv : &g_prev_bus;
+  struct sigaction *p = sig == SIGSEGV ? &g_prev_segv : sig == SIGBUS ? &g_prev_bus : &g_prev_fpe;
   if (p->sa_flags & SA_SIGINFO) {
     p->sa_sigaction(sig, si, uc);
   } else if (p->sa_handler == SIG_DFL || p->sa_handler == SIG_IGN) {
@@ -605,6 +609,7 @@ void install_fault_handler() {
   sigfillset(&sa.sa_mask);
   sigaction(SIGSEGV, &sa, &g_prev_segv);
   sigaction(SIGBUS, &sa, &g_prev_bus);
+  sigaction(SIGFPE, &sa, &g_prev_fpe); // integer division by zero
 }
 #endif
 

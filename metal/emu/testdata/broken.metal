@@ -88,3 +88,10 @@ kernel void tg_oob(device float* out [[buffer(0)]],
     threadgroup_barrier(mem_flags::mem_threadgroup);
     out[lid] = s[lid + 1];
 }
+
+// Divides by a parameter that is zero.
+kernel void div_zero(device uint* out [[buffer(0)]],
+                     constant uint& d [[buffer(1)]],
+                     uint i [[thread_position_in_grid]]) {
+    out[i] = (i + 7u) / d;
+}
