@@ -26,7 +26,8 @@ type Config struct {
 	// AdvWeight multiplies the adversarial loss in the generator's loss
 	// (its MLE loss has weight 1); the guard lowers it.
 	AdvWeight float64
-	LR, Beta1 float64 // Adam for both players (β2 0.999, ε 1e-8)
+	LR, Beta1 float64 // the generator's Adam (β2 0.999, ε 1e-8)
+	DLR       float64 // the discriminator's Adam learning rate (same betas)
 	Clip      float64 // generator gradient norm limit (0: none)
 	// Tolerance is the largest allowed relative rise of the generator's
 	// held-out bits per character over the pre-trained value (0.05).
@@ -41,7 +42,7 @@ type Config struct {
 // DefaultConfig is what ingot train textgan uses by default.
 func DefaultConfig() Config {
 	return Config{D: DConfig{Embed: 32, Hidden: 128}, Prefix: 16, Length: 32,
-		Sampler: Sampler{Tau: 1, StraightThrough: true}, AdvWeight: 0.5, LR: 2e-4, Beta1: 0.5, Clip: 5,
+		Sampler: Sampler{Tau: 1, StraightThrough: true}, AdvWeight: 0.5, LR: 2e-4, DLR: 1e-3, Beta1: 0.5, Clip: 5,
 		Tolerance: 0.05, MinAdvWeight: 0.05, EvalSeqs: 256, Seed: 1}
 }
 
@@ -58,6 +59,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("textgan: adversarial weight %v, want ≥ 0", c.AdvWeight)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return fmt.Errorf("textgan: learning rate %v, want > 0", c.LR)
+	case !(c.DLR > 0) || math.IsInf(c.DLR, 0):
+		return fmt.Errorf("textgan: discriminator learning rate %v, want > 0", c.DLR)
 	case !(c.Beta1 >= 0 && c.Beta1 < 1):
 		return fmt.Errorf("textgan: beta1 %v, want [0, 1)", c.Beta1)
 	case !(c.Clip >= 0) || math.IsInf(c.Clip, 0):
@@ -157,7 +160,9 @@ func NewTrainer(ctx context.Context, g *charlm.Model, cfg Config, heldOut []int3
 	if err != nil {
 		return nil, err
 	}
-	od, err := optim.NewAdam(nn.Trainable(D), ac)
+	dc := ac
+	dc.LR = cfg.DLR
+	od, err := optim.NewAdam(nn.Trainable(D), dc)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,8 @@ func trainTextGAN(args []string, out io.Writer) error {
 	dEmbed := fs.Int("d-embed", def.D.Embed, "discriminator embedding size")
 	dHidden := fs.Int("d-hidden", def.D.Hidden, "discriminator LSTM hidden size")
 	advWeight := fs.Float64("adv-weight", def.AdvWeight, "weight of the adversarial loss beside the MLE loss (weight 1)")
-	advLR := fs.Float64("adv-lr", def.LR, "Adam learning rate of both players during adversarial training (β1 0.5)")
+	advLR := fs.Float64("adv-lr", def.LR, "the generator's Adam learning rate during adversarial training (β1 0.5)")
+	dLR := fs.Float64("d-lr", def.DLR, "the discriminator's Adam learning rate (β1 0.5)")
 	tau := fs.Float64("tau", def.Sampler.Tau, "Gumbel-softmax temperature")
 	soft := fs.Bool("soft", false, "feed soft Gumbel-softmax rows forward (default: straight-through hard one-hot rows)")
 	tolerance := fs.Float64("tolerance", def.Tolerance, "largest allowed rise of held-out bits per character over the pre-trained model")
@@ -88,7 +89,7 @@ func trainTextGAN(args []string, out io.Writer) error {
 	}
 	cfg := def
 	cfg.Prefix, cfg.Length, cfg.D = *prefix, *length, textgan.DConfig{Embed: *dEmbed, Hidden: *dHidden}
-	cfg.AdvWeight, cfg.LR, cfg.Sampler = *advWeight, *advLR, textgan.Sampler{Tau: *tau, StraightThrough: !*soft}
+	cfg.AdvWeight, cfg.LR, cfg.DLR, cfg.Sampler = *advWeight, *advLR, *dLR, textgan.Sampler{Tau: *tau, StraightThrough: !*soft}
 	cfg.Clip, cfg.Tolerance, cfg.MinAdvWeight, cfg.EvalSeqs, cfg.Seed = *lf.clip, *tolerance, *minWeight, *evalSeqs, *lf.seed
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
