@@ -40,6 +40,8 @@ type Device struct {
 	kernels tensor.KernelTable
 	alloc   *tensor.Allocator
 	reqs    chan func()
+	postMu  sync.RWMutex // guards sending to reqs against Close
+	closed  bool
 
 	// Touched only on the device goroutine.
 	drv       driver.Driver
@@ -117,10 +119,25 @@ func (d *Device) setup() error {
 	return nil
 }
 
-// call runs fn on the device goroutine and waits for it.
+// post queues fn for the device goroutine; it reports false once the
+// device is closed.
+func (d *Device) post(fn func()) bool {
+	d.postMu.RLock()
+	defer d.postMu.RUnlock()
+	if d.closed {
+		return false
+	}
+	d.reqs <- fn
+	return true
+}
+
+// call runs fn on the device goroutine and waits for it. Using a closed
+// device is a programmer error.
 func (d *Device) call(fn func()) {
 	done := make(chan struct{})
-	d.reqs <- func() { fn(); close(done) }
+	if !d.post(func() { fn(); close(done) }) {
+		panic("metal: use of a closed device")
+	}
 	<-done
 }
 
@@ -182,10 +199,10 @@ func (d *Device) newBuffer(size int) (*tensor.Buffer, error) {
 	// Buffers dropped without Release (or trimmed from the allocator) are
 	// freed once unreachable and no queued work uses them.
 	runtime.AddCleanup(tb, func(h *mbuf) {
-		d.reqs <- func() {
+		d.post(func() { // after Close the driver has gone, and the buffer with it
 			d.waitFor(h.lastUse)
 			h.buf.Release()
-		}
+		})
 	}, h)
 	return tb, nil
 }
@@ -293,7 +310,10 @@ func (d *Device) Close() error {
 		d.status.Release()
 		err = d.drv.Close()
 	})
+	d.postMu.Lock()
+	d.closed = true
 	close(d.reqs)
+	d.postMu.Unlock()
 	return err
 }
 

@@ -105,7 +105,7 @@ func (d *Device) dispatch(name string, g grid, bufs []binding, extra ...[]byte) 
 		}
 		disp.Args = append(disp.Args, driver.Arg{Bytes: e})
 	}
-	d.reqs <- func() {
+	queued := d.post(func() {
 		if d.err != nil {
 			return
 		}
@@ -128,6 +128,9 @@ func (d *Device) dispatch(name string, g grid, bufs []binding, extra ...[]byte) 
 		}
 		disp.Pipeline = p
 		d.encode(disp, used)
+	})
+	if !queued {
+		panic(fmt.Sprintf("metal: %s on a closed device", name))
 	}
 }
 

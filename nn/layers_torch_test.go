@@ -58,6 +58,7 @@ func TestTorchLayers(t *testing.T) {
 				require.Len(t, ps, 2)
 				for _, p := range ps {
 					setParam(t, p, g[tc.prefix+"."+p.Name])
+					p.T.ZeroGrad() // the layer ran in the other subtest
 				}
 				x := g[tc.prefix+".x"].Detach().SetRequiresGrad(xGrad)
 				y := tc.layer.Forward(x)

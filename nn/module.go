@@ -114,19 +114,25 @@ func NumParams(m Module) int {
 	return n
 }
 
-// Set replaces a parameter's value, checking shape and dtype; it keeps the
-// requires-grad flag of trainable parameters. Prefer it to assigning p.T.
+// Set copies t's values into the parameter, checking shape and dtype. The
+// parameter keeps its tensor (t may live on another device), so optimizers
+// built before loading weights go on updating the right tensors.
 func (p *Param) Set(t *tensor.Tensor) error {
 	if !sameShape(p.T.Shape(), t.Shape()) || p.T.DType() != t.DType() {
 		return fmt.Errorf("parameter %s: have %v, got %v", p.Name, p.T, t)
 	}
+	p.T.Assign(t)
+	return nil
+}
+
+// replace makes t the parameter's tensor (moving a module between devices).
+func (p *Param) replace(t *tensor.Tensor) {
 	if p.Trainable {
 		t.SetRequiresGrad(true)
 	}
 	for q := p; q != nil; q = q.parent {
 		q.T = t
 	}
-	return nil
 }
 
 func sameShape(a, b []int) bool {
@@ -148,13 +154,12 @@ func ZeroGrad(m Module) {
 	}
 }
 
-// To moves every parameter and buffer of m to device d.
+// To moves every parameter and buffer of m to device d. Build optimizers
+// after moving: the parameters are new tensors on d.
 func To(m Module, d tensor.Device) {
 	for _, p := range m.Params() {
 		if p.T.Device() != d {
-			if err := p.Set(p.T.To(d)); err != nil {
-				panic(err) // same shape and dtype by construction
-			}
+			p.replace(p.T.To(d))
 		}
 	}
 }

@@ -326,3 +326,18 @@ func (t *Tensor) Split(axis int, sizes ...int) []*Tensor {
 	}
 	return parts
 }
+
+// Assign copies src's values into t in place (same shape and dtype, any
+// layout of src; src may be on another device). It is not recorded: use it
+// on leaves — loading weights into parameters keeps the parameter tensors
+// (and so an optimizer's references to them) the same.
+func (t *Tensor) Assign(src *Tensor) {
+	if !equalShape(t.Shape(), src.Shape()) || t.dtype != src.dtype || t.node != nil || !t.IsContiguous() {
+		panic(fmt.Sprintf("tensor.Assign: %v into %v (want the same shape and dtype, into a contiguous leaf)", src, t))
+	}
+	if src.Device() != t.Device() {
+		src = src.To(t.Device())
+		defer src.Release()
+	}
+	CopyKernel.Run(t.Device(), CopyParams{Out: t.view(), X: src.layout(), N: t.Len()})
+}

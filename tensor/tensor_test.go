@@ -159,3 +159,12 @@ func TestReleaseGraphReturnsMemory(t *testing.T) {
 	assert.Equal(t, before.Fresh, after.Fresh, "steady-state steps must not allocate new buffers")
 	assert.Equal(t, before.InUse, after.InUse, "every buffer of a step returns to the allocator")
 }
+
+func TestAssignCopiesInPlace(t *testing.T) {
+	p := tensor.Zeros(cpu, 2, 3).SetRequiresGrad(true)
+	src := tensor.FromFloat32(cpu, []float32{1, 2, 3, 4, 5, 6}, 3, 2).T() // strided source
+	p.Assign(src)
+	assert.Equal(t, []float32{1, 3, 5, 2, 4, 6}, p.Float32s())
+	assert.True(t, p.RequiresGrad(), "still the same leaf")
+	assert.Panics(t, func() { p.Assign(tensor.Zeros(cpu, 3, 2)) })
+}
