@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/ingotml/ingot"
 	"maps"
 	"math"
 	"slices"
@@ -36,7 +37,7 @@ const (
 )
 
 // Version is the ingot version recorded in weight files.
-const Version = "0.1.0"
+const Version = ingot.Version
 
 // SaveOption adjusts Save and SaveState.
 type SaveOption func(*saveOptions)
