@@ -216,6 +216,11 @@ func TestTrainLearnsAndWritesOutputs(t *testing.T) {
 	e, err := vae.Evaluate(context.Background(), m, ds.Test)
 	require.NoError(t, err)
 	assert.Equal(t, res.Test.Loss, e.Loss, "the weight file is the final model")
+	m, err = vae.Load(filepath.Join(dir, train.CheckpointFile), tensor.CPU())
+	require.NoError(t, err, "a checkpoint loads as a model too")
+	e, err = vae.Evaluate(context.Background(), m, ds.Test)
+	require.NoError(t, err)
+	assert.Equal(t, res.Test.Loss, e.Loss)
 }
 
 // Resuming a VAE run continues it exactly (the CPU device is deterministic).
@@ -370,5 +375,4 @@ func TestPictures(t *testing.T) {
 	ends := m.Reconstruct(tensor.Concat(0, tensor.Zeros(d, 1, 784), tensor.Ones(d, 1, 784)))
 	assert.InDeltaSlice(t, ends.Slice(0, 0, 1).Float32s(), it.Slice(0, 0, 1).Float32s(), 1e-6, "t = 0 is the first reconstruction")
 	assert.InDeltaSlice(t, ends.Slice(0, 1, 2).Float32s(), it.Slice(0, 2, 3).Float32s(), 1e-6, "t = 1 is the second")
-	_ = train.MetricsFile
 }

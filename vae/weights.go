@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	"github.com/ingotml/ingot/nn"
+	"github.com/ingotml/ingot/nn/optim"
 	"github.com/ingotml/ingot/tensor"
 )
 
@@ -25,7 +26,8 @@ func (m *Model) Save(path string, extra map[string]string) error {
 }
 
 // Load rebuilds a VAE on device d from a weight file written by Save (or
-// by anything writing the same names and metadata).
+// by anything writing the same names and metadata), or from a training
+// checkpoint (whose optimizer state it ignores).
 func Load(path string, d tensor.Device) (*Model, error) {
 	ts, meta, err := nn.LoadState(path, d)
 	if err != nil {
@@ -51,6 +53,10 @@ func FromState(ts map[string]*tensor.Tensor, meta map[string]string, where strin
 	for _, t := range ts {
 		d = t.Device()
 		break
+	}
+	if meta["train.kind"] == "checkpoint" {
+		// A training checkpoint: the model's tensors plus the optimizer's.
+		_, ts = nn.SplitPrefix(ts, optim.StatePrefix)
 	}
 	m, err := New(d, tensor.NewRNG(0), cfg)
 	if err != nil {
