@@ -9,12 +9,13 @@ const (
 )
 
 func kernGeneric(kc int, a, b, c *float32, ldc int, alpha, beta float32, load, mr, nr int) {
-	as := unsafe.Slice(a, kc*genericMR)
-	bs := unsafe.Slice(b, kc*genericNR)
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for p := 0; p < kc; p++ {
-		ap := as[p*4 : p*4+4 : p*4+4]
-		bp := bs[p*4 : p*4+4 : p*4+4]
+	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)
+	// The caller guarantees kc·4 floats behind a and b; array pointers
+	// avoid a bounds check per element.
+	for p := range kc {
+		ap := (*[4]float32)(unsafe.Add(pa, p*16))
+		bp := (*[4]float32)(unsafe.Add(pb, p*16))
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
 		c00 += a0 * b0
