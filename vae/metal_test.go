@@ -27,13 +27,30 @@ func TestMetalTrainingMatchesCPU(t *testing.T) {
 		t.Skipf("MSL emulator unavailable: %v", err)
 	}
 	defer d.Close()
-	for _, k := range []string{"adam_update"} {
+	t.Run("mlp", func(t *testing.T) {
+		metalMatchesCPU(t, d, subset(t, data.Train, 96), vae.Config{Hidden: []int{32}, Latent: 4}, []string{"adam_update"})
+	})
+	t.Run("conv", func(t *testing.T) {
+		// 8×8 crops keep the emulated convolutions fast.
+		full := subset(t, data.Train, 64)
+		small := &data.Images{N: 64, Rows: 8, Cols: 8, Labels: full.Labels}
+		for i := range 64 {
+			img := full.Image(i)
+			for r := range 8 {
+				small.Pixels = append(small.Pixels, img[(10+r)*28+10:(10+r)*28+18]...)
+			}
+		}
+		metalMatchesCPU(t, d, small, tinyConv(), []string{"adam_update", "im2col", "col2im"})
+	})
+}
+
+func metalMatchesCPU(t *testing.T, d *metal.Device, set *data.Images, model vae.Config, kernels []string) {
+	for _, k := range kernels {
 		if !d.Kernels().Has(k) {
 			t.Skipf("the Metal device has no %s kernel yet", k)
 		}
 	}
-	set := subset(t, data.Train, 96)
-	cfg := vae.TrainConfig{Model: vae.Config{Hidden: []int{32}, Latent: 4}, Batch: 32, LR: 3e-3, Seed: 5}
+	cfg := vae.TrainConfig{Model: model, Batch: 32, LR: 3e-3, Seed: 5}
 	const steps = 6
 	run := func(dev tensor.Device, each func()) [][]float64 {
 		tr, err := vae.NewTrainer(dev, cfg, nil)
