@@ -22,9 +22,10 @@ func packA(dst, a []float32, lda int, trans bool, row, rows, mr, p0, kc int) {
 		r3 := a[(row+3)*lda+p0 : (row+3)*lda+p0+kc]
 		r4 := a[(row+4)*lda+p0 : (row+4)*lda+p0+kc]
 		r5 := a[(row+5)*lda+p0 : (row+5)*lda+p0+kc]
-		for p := range kc {
-			d := dst[p*6 : p*6+6 : p*6+6]
-			d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		r1, r2, r3, r4, r5 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)], r4[:len(r0)], r5[:len(r0)]
+		for p, v := range r0 {
+			d := (*[6]float32)(dst[p*6:])
+			d[0], d[1], d[2], d[3], d[4], d[5] = v, r1[p], r2[p], r3[p], r4[p], r5[p]
 		}
 		return
 	}
