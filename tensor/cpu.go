@@ -38,33 +38,9 @@ func (d *cpuDevice) Allocator() *Allocator                  { return d.alloc }
 func (d *cpuDevice) HostBytes(b *Buffer, write bool) []byte { return b.Mem }
 func (d *cpuDevice) Sync() error                            { return nil }
 
-// grain is the number of elements below which elementwise kernels stay on
-// one goroutine.
-const grain = 1 << 15
-
-// forRange runs fn over [0, n) in parallel pieces when n is large.
-type rangeTask struct {
-	n  int
-	fn func(lo, hi int)
-}
-
-func (t *rangeTask) Run(part, parts int) {
-	lo, hi := parallel.Split(t.n, part, parts, 64)
-	if lo < hi {
-		t.fn(lo, hi)
-	}
-}
-
-func forRange(n, cost int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	if n*cost < grain || parallel.Threads() == 1 {
-		fn(0, n)
-		return
-	}
-	parallel.Run(&rangeTask{n: n, fn: fn}, min(parallel.Threads(), max(1, n*cost/grain)))
-}
+// forRange runs fn over [0, n) on the worker pool when n items of the
+// given cost are worth splitting.
+func forRange(n, cost int, fn func(lo, hi int)) { parallel.For(n, cost, 64, fn) }
 
 func f32(v View, n int) []float32 {
 	if n == 0 {

@@ -163,3 +163,34 @@ func Split(n, part, parts, align int) (lo, hi int) {
 	hi = blocks * (part + 1) / parts * align
 	return min(lo, n), min(hi, n)
 }
+
+// forTask adapts a range function to Task.
+type forTask struct {
+	n, align int
+	fn       func(lo, hi int)
+}
+
+func (t *forTask) Run(part, parts int) {
+	if lo, hi := Split(t.n, part, parts, t.align); lo < hi {
+		t.fn(lo, hi)
+	}
+}
+
+// Grain is the work (in elements touched) below which For stays on the
+// calling goroutine: handing a part to a worker costs about as much.
+const Grain = 1 << 15
+
+// For runs fn over [0, n) in contiguous pieces, split across the pool when
+// n items each costing `cost` element-operations are worth it. Pieces other
+// than the last start on multiples of align (≥ 1).
+func For(n, cost, align int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	work := n * max(cost, 1)
+	if work < Grain || Threads() == 1 || n == 1 {
+		fn(0, n)
+		return
+	}
+	Run(&forTask{n: n, align: max(align, 1), fn: fn}, min(Threads(), n, work/Grain))
+}

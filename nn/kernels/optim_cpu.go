@@ -15,32 +15,8 @@ func init() {
 	tensor.Implement(k, SumSquares, cpuSumSquares)
 }
 
-// optimGrain is the number of elements below which an update stays on the
-// calling goroutine.
-const optimGrain = 1 << 15
-
-type optimTask struct {
-	n  int
-	fn func(lo, hi int)
-}
-
-func (t *optimTask) Run(part, parts int) {
-	lo, hi := parallel.Split(t.n, part, parts, 64)
-	if lo < hi {
-		t.fn(lo, hi)
-	}
-}
-
-func optimFor(n int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	if n < optimGrain || parallel.Threads() == 1 {
-		fn(0, n)
-		return
-	}
-	parallel.Run(&optimTask{n: n, fn: fn}, min(parallel.Threads(), max(2, n/optimGrain)))
-}
+// optimFor runs fn over [0, n) on the worker pool when n is large.
+func optimFor(n int, fn func(lo, hi int)) { parallel.For(n, 1, 64, fn) }
 
 func optimF32(v tensor.View, n int) []float32 {
 	if n == 0 || v.Buf == nil {

@@ -24,35 +24,9 @@ func rnnF32(v tensor.View, n int) []float32 {
 	return v.Buf.Float32s(v.Off + n)[v.Off:]
 }
 
-// rnnGrain is the number of hidden units (times rows) below which a cell
-// kernel stays on the calling goroutine.
-const rnnGrain = 1 << 13
-
-// rnnTask runs fn over row ranges on the worker pool.
-type rnnTask struct {
-	n  int
-	fn func(lo, hi int)
-}
-
-func (t *rnnTask) Run(part, parts int) {
-	lo, hi := parallel.Split(t.n, part, parts, 1)
-	if lo < hi {
-		t.fn(lo, hi)
-	}
-}
-
-// rnnForRows runs fn over the rows [0, n), split across the pool when n rows of
-// `width` hidden units are worth it.
-func rnnForRows(n, width int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	if n*width < rnnGrain || parallel.Threads() == 1 || n == 1 {
-		fn(0, n)
-		return
-	}
-	parallel.Run(&rnnTask{n: n, fn: fn}, min(parallel.Threads(), n, max(2, n*width/rnnGrain)))
-}
+// rnnForRows runs fn over the rows [0, n), split across the pool when n
+// rows of `width` hidden units are worth it.
+func rnnForRows(n, width int, fn func(lo, hi int)) { parallel.For(n, width, 1, fn) }
 
 // rnnSigmoidInPlace and rnnTanhTo are the cells' activations, vectorised
 // by internal/vmath (within 2.5 and 1.5 ulp of float32).
