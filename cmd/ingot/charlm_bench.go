@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ingotml/ingot/charlm"
@@ -22,8 +23,11 @@ type charlmBench struct {
 	Threads  int     `json:"threads,omitempty"`
 	MedianMS float64 `json:"median_ms"`
 	MinMS    float64 `json:"min_ms"`
-	Iters    int     `json:"iters"`
-	Note     string  `json:"note,omitempty"`
+	// CPUMS is the process CPU time per step (user + system, all threads):
+	// steadier than wall time on a shared machine.
+	CPUMS float64 `json:"cpu_ms"`
+	Iters int     `json:"iters"`
+	Note  string  `json:"note,omitempty"`
 }
 
 func benchCharLM(args []string, out io.Writer) error {
@@ -86,7 +90,11 @@ func benchCharLM(args []string, out io.Writer) error {
 		tg[i] = 1 + int32(tensor.RandomValue(tensor.DistUniform, 0, float32(*vocab-1), 2, 0, uint64(2*i+1)))
 	}
 	var times []float64
+	var cpu0 time.Duration
 	for i := range 3 + *iters {
+		if i == 3 {
+			cpu0 = lmCPUTime()
+		}
 		t0 := time.Now()
 		tr.Step(in, tg, T, B, true)
 		if err := d.Sync(); err != nil {
@@ -96,8 +104,9 @@ func benchCharLM(args []string, out io.Writer) error {
 			times = append(times, float64(time.Since(t0).Microseconds())/1e3)
 		}
 	}
+	cpuMS := float64((lmCPUTime() - cpu0).Microseconds()) / 1e3 / float64(*iters)
 	slices.Sort(times)
-	rows := []charlmBench{{Impl: "ingot", Device: d.Name(), MedianMS: lmMedian(times), MinMS: times[0], Iters: *iters}}
+	rows := []charlmBench{{Impl: "ingot", Device: d.Name(), MedianMS: lmMedian(times), MinMS: times[0], CPUMS: cpuMS, Iters: *iters}}
 	if *pytorch {
 		if *vocab != 96 || *embed != 64 || *hidden != 256 || *seq != 64 || *batch != 32 {
 			return usagef("--pytorch compares at the twin's fixed sizes: drop --vocab/--embed/--hidden/--seq/--batch")
@@ -118,8 +127,8 @@ func benchCharLM(args []string, out io.Writer) error {
 		if r.Threads > 0 {
 			who += fmt.Sprintf(" (%d threads)", r.Threads)
 		}
-		fmt.Fprintf(out, "charlm train step V=%d E=%d H=%d T=%d B=%d  %-24s median %8.2f ms  min %8.2f ms  (%d iterations)\n",
-			*vocab, *embed, *hidden, T, B, who, r.MedianMS, r.MinMS, r.Iters)
+		fmt.Fprintf(out, "charlm train step V=%d E=%d H=%d T=%d B=%d  %-24s median %8.2f ms  min %8.2f ms  cpu %8.2f ms/step  (%d iterations)\n",
+			*vocab, *embed, *hidden, T, B, who, r.MedianMS, r.MinMS, r.CPUMS, r.Iters)
 	}
 	return nil
 }
@@ -132,7 +141,7 @@ func lmMedian(sorted []float64) float64 {
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
-var lmTorchLine = regexp.MustCompile(`threads (\d+): median ([0-9.]+) ms/step \(min ([0-9.]+)`)
+var lmTorchLine = regexp.MustCompile(`threads (\d+): median ([0-9.]+) ms/step \(min ([0-9.]+)[^)]*\)(?:, ([0-9.]+) cpu-ms/step)?`)
 
 // runTorchCharLSTM runs the PyTorch twin, which tries every thread count
 // from 1 to the number of CPUs, and returns a row per thread count.
@@ -147,10 +156,20 @@ func runTorchCharLSTM(python, script string, iters int) ([]charlmBench, error) {
 		th, _ := strconv.Atoi(string(mm[1]))
 		med, _ := strconv.ParseFloat(string(mm[2]), 64)
 		mn, _ := strconv.ParseFloat(string(mm[3]), 64)
-		rows = append(rows, charlmBench{Impl: "pytorch", Device: "cpu", Threads: th, MedianMS: med, MinMS: mn, Iters: iters})
+		cpu, _ := strconv.ParseFloat(string(mm[4]), 64)
+		rows = append(rows, charlmBench{Impl: "pytorch", Device: "cpu", Threads: th, MedianMS: med, MinMS: mn, CPUMS: cpu, Iters: iters})
 	}
 	if rows == nil {
 		return nil, fmt.Errorf("PyTorch twin printed no median: %s", outb)
 	}
 	return rows, nil
+}
+
+// lmCPUTime is the process's CPU time so far (user + system).
+func lmCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
