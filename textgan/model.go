@@ -61,8 +61,8 @@ import (
 const Family = "textgan"
 
 // Discriminator is an LSTM over embedded rows of distributions over the
-// vocabulary, ending in one logit per sequence (from the last step's
-// output).
+// vocabulary, ending in one logit per sequence: a linear layer on the mean
+// of the LSTM's outputs over time.
 type Discriminator struct {
 	nn.Base
 	Embed *nn.Embedding // its weight [V,E] multiplies the input rows
@@ -110,14 +110,17 @@ func (m *Discriminator) ForwardIDs(ids *tensor.Tensor) *tensor.Tensor {
 }
 
 func (m *Discriminator) forwardEmbedded(e *tensor.Tensor) *tensor.Tensor {
-	T, B := e.Dim(0), e.Dim(1)
+	B := e.Dim(1)
 	y, s := m.LSTM.ForwardState(e, nn.LSTMState{})
 	if !y.RequiresGrad() {
 		s.H.Release()
 		s.C.Release()
 	}
-	last := y.Slice(0, T-1, T).Reshape(B, m.LSTM.Config().HiddenSize)
-	return m.Head.Forward(last).Reshape(B)
+	// Mean over time: every position feeds the logit directly (the last
+	// state alone gave the discriminator too weak a signal to leave chance
+	// within a few hundred steps).
+	pooled := tensor.Mean(y, false, 0)
+	return m.Head.Forward(pooled).Reshape(B)
 }
 
 // Gumbel draws standard Gumbel noise −log(−log u) of the given shape from

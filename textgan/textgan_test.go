@@ -163,10 +163,14 @@ func advLoss64(p ref64, prefix [][]int32, noise []float32, n, V int, tau float64
 	loss := 0.0
 	for b := range B {
 		h, c := make([]float64, DH), make([]float64, DH)
+		mean := make([]float64, DH)
 		for t := range n {
 			h, c = dl.step(rowTimes(rows[t][b], p["d.embed.weight"], DE), h, c)
+			for j := range DH {
+				mean[j] += h[j] / float64(n)
+			}
 		}
-		logit := matvec(p["d.head.weight"], p["d.head.bias"], h, 1)[0]
+		logit := matvec(p["d.head.weight"], p["d.head.bias"], mean, 1)[0]
 		loss += math.Log1p(math.Exp(-logit)) // softplus(−logit) = −log σ(logit)
 	}
 	return loss / float64(B)
