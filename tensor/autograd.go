@@ -60,12 +60,20 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 }
 
 // Grad is the gradient accumulated into a leaf by Backward, or nil.
-func (t *Tensor) Grad() *Tensor { return t.grad }
+func (t *Tensor) Grad() *Tensor {
+	if t.gradZero {
+		t.gradZero = false
+		FillKernel.Run(t.grad.Device(), FillParams{Out: t.grad.view(), N: t.grad.Len()})
+	}
+	return t.grad
+}
 
 // ZeroGrad sets a leaf's accumulated gradient to zero, keeping its memory.
+// The zeros are written lazily: the next Backward overwrites the gradient
+// instead of adding to it.
 func (t *Tensor) ZeroGrad() {
 	if t.grad != nil {
-		FillKernel.Run(t.grad.Device(), FillParams{Out: t.grad.view(), N: t.grad.Len()})
+		t.gradZero = true
 	}
 }
 
@@ -130,12 +138,21 @@ func (t *Tensor) BackwardWith(g *Tensor) {
 	}
 }
 
-// accumulate adds g to the leaf's gradient.
+// accumulate adds g to the leaf's gradient (copies it after ZeroGrad or
+// into a new gradient).
 func (t *Tensor) accumulate(g *Tensor) {
 	if t.grad == nil {
-		t.grad = Zeros(t.Device(), t.Shape()...)
+		t.grad = Empty(t.Device(), Float32, t.Shape()...)
+		t.gradZero = true
 	}
 	gr := t.grad
+	if t.gradZero {
+		t.gradZero = false
+		v := g.nograd().BroadcastTo(gr.Shape()...)
+		copyStrided(gr, v)
+		v.Release()
+		return
+	}
 	BinaryKernel.Run(gr.Device(), BinaryParams{Op: OpAdd, Out: gr.view(), A: gr.layout(), B: g.layoutAs(gr.Shape()), N: gr.Len()})
 }
 

@@ -30,14 +30,89 @@ func fastUnary(p UnaryParams) bool {
 		} else if p.Alpha == 1 {
 			vmath.AddConst(out, x, p.Beta)
 		} else {
-			return false
+			a, b := p.Alpha, p.Beta
+			forRange(p.N, 1, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					out[i] = a*x[i] + b
+				}
+			})
 		}
 		return true
 	case OpNeg:
 		vmath.Scale(out, x, -1)
 		return true
+	case OpRelu:
+		forRange(p.N, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v := x[i]
+				if !(v > 0) && v == v {
+					v = 0
+				}
+				out[i] = v
+			}
+		})
+		return true
+	case OpLeakyRelu:
+		a := p.Alpha
+		forRange(p.N, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v := x[i]
+				if !(v > 0) {
+					v *= a
+				}
+				out[i] = v
+			}
+		})
+		return true
 	}
 	return false
+}
+
+// fastGrad handles the fused activation gradients on dense operands: a is
+// the activation's input or output, b the upstream gradient.
+func fastGrad(p BinaryParams, out, a, b []float32) bool {
+	alpha := p.Alpha
+	var fn func(lo, hi int)
+	switch p.Op {
+	case OpReluGrad:
+		fn = func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if a[i] > 0 {
+					out[i] = b[i]
+				} else {
+					out[i] = 0
+				}
+			}
+		}
+	case OpLeakyReluGrad:
+		fn = func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if a[i] > 0 {
+					out[i] = b[i]
+				} else {
+					out[i] = alpha * b[i]
+				}
+			}
+		}
+	case OpTanhGrad:
+		fn = func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y := a[i]
+				out[i] = b[i] * (1 - y*y)
+			}
+		}
+	case OpSigmoidGrad:
+		fn = func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y := a[i]
+				out[i] = b[i] * y * (1 - y)
+			}
+		}
+	default:
+		return false
+	}
+	forRange(p.N, 1, fn)
+	return true
 }
 
 var vmathBinary = map[BinaryOp]func(dst, a, b []float32){
@@ -69,6 +144,9 @@ func fastBinary(p BinaryParams) bool {
 	out, a := f32(p.Out, p.N), f32(View{p.A.Buf, p.A.Off}, p.N)
 	if p.Op == OpAxpy && p.B.Contiguous() && p.Out.Buf == p.A.Buf && p.Out.Off == p.A.Off {
 		vmath.Axpy(out, f32(View{p.B.Buf, p.B.Off}, p.N), p.Alpha)
+		return true
+	}
+	if p.B.Contiguous() && fastGrad(p, out, a, f32(View{p.B.Buf, p.B.Off}, p.N)) {
 		return true
 	}
 	fn := vmathBinary[p.Op]

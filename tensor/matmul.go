@@ -69,9 +69,7 @@ func MatMul(a, b *Tensor) *Tensor {
 				bt.Release()
 			}
 			if b.requiresGrad {
-				at := ab.T()
-				gb = matmulReduced(at, g, bb.Shape())
-				at.Release()
+				gb = matmulGradB(ab, bb, g)
 			}
 			return []*Tensor{ga, gb}
 		})
@@ -130,4 +128,25 @@ func matmulInto(out, a, b *Tensor, batch []int, beta float32) {
 	for _, t := range tmp {
 		t.Release()
 	}
+}
+
+// matmulGradB is the gradient aᵀ·g of b. When b is a transposed 2-D view
+// (Linear's weight), it computes (gᵀ·a) in b's storage order and returns
+// its transposed view, so the gradient reaching the stored weight is dense.
+func matmulGradB(a, b, g *Tensor) *Tensor {
+	if a.rank == 2 && b.rank == 2 && g.rank == 2 {
+		if trans, _, _, ok := gemmOperand(b); ok && trans && b.shape[0] > 1 && b.shape[1] > 1 {
+			gt := g.T()
+			out := Empty(g.Device(), Float32, b.shape[1], b.shape[0])
+			matmulInto(out, gt, a, nil, 0)
+			gt.Release()
+			v := out.T()
+			out.Release()
+			return v
+		}
+	}
+	at := a.T()
+	gb := matmulReduced(at, g, b.Shape())
+	at.Release()
+	return gb
 }

@@ -37,6 +37,7 @@ type Tensor struct {
 
 	requiresGrad bool
 	grad         *Tensor
+	gradZero     bool // grad's values are zero but not yet written (ZeroGrad)
 	node         *node
 }
 
