@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -68,6 +69,9 @@ func runInfo(args []string, out io.Writer) error {
 			di.Default = d == def
 			di.Detail = describe(d)
 		default:
+			if cause := errors.Unwrap(err); cause != nil {
+				err = cause // "device metal unavailable: …" is what the column says already
+			}
 			di.Detail = err.Error()
 		}
 		r.Devices = append(r.Devices, di)
