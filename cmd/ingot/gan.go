@@ -168,9 +168,6 @@ Images are scaled to [-1, 1]. Ctrl-C saves a checkpoint; --resume continues.
 		fmt.Fprintf(out, "%s; device %s\n", ds.Describe(), d.Name())
 	}
 	res, err := gan.Train(ctx, ds, cfg)
-	if res != nil && !*quiet && res.Model != nil {
-		_ = res // the model is described below
-	}
 	var ie *train.InterruptedError
 	if errors.As(err, &ie) {
 		return fmt.Errorf("%w\nrun the same command with --resume to continue", err)
