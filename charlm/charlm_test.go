@@ -2,6 +2,7 @@ package charlm
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"path/filepath"
 	"strings"
@@ -348,4 +349,26 @@ func TestStepSource(t *testing.T) {
 	assert.Error(t, s3.Seek(5, 0))
 	_, err := NewStepSource(nil, 0, 1)
 	assert.Error(t, err)
+}
+
+// FuzzFromMeta: weight-file metadata (outside bytes) never panics; what it
+// accepts builds a model of the configured size and vocabulary.
+func FuzzFromMeta(f *testing.F) {
+	f.Add(`{"vocab":3,"embed":2,"hidden":2,"layers":1}`, `{"kind":"runes","unknown":0,"symbols":"ab"}`)
+	f.Add(`{"vocab":4,"embed":1,"hidden":3,"layers":2}`, `{"kind":"runes","unknown":0,"symbols":"床前光"}`)
+	f.Add(`{"vocab":-1}`, `{}`)
+	f.Add(`{"vocab":1048576,"embed":8192,"hidden":8192,"layers":2}`, `{"kind":"runes","unknown":0,"symbols":"a"}`)
+	f.Fuzz(func(t *testing.T, cfg, voc string) {
+		meta := map[string]string{nn.MetaConfig: cfg, MetaVocab: voc}
+		var c Config
+		if json.Unmarshal([]byte(cfg), &c) == nil && c.Validate() == nil && c.NumParams() > 1<<16 {
+			t.Skip("valid but too large to build in a fuzz run")
+		}
+		m, err := FromMeta(nil, meta, "")
+		if err != nil {
+			return
+		}
+		require.Equal(t, m.Vocab.Size(), m.Config.Vocab)
+		require.Equal(t, m.Config.NumParams(), nn.NumParams(m))
+	})
 }

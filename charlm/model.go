@@ -41,7 +41,19 @@ const (
 	MaxLayers = 2
 	MaxWidth  = 8192
 	MaxVocab  = 1 << 20
+	MaxParams = 1 << 28 // 1 GiB of float32 weights
 )
+
+// NumParams is the number of trainable scalars of a model of c.
+func (c Config) NumParams() int {
+	n := c.Vocab*c.Embed + c.Hidden*c.Vocab + c.Vocab
+	in := c.Embed
+	for range c.Layers {
+		n += 4*c.Hidden*(in+c.Hidden) + 8*c.Hidden
+		in = c.Hidden
+	}
+	return n
+}
 
 // Config is the model's architecture. It is stored as JSON in the weight
 // file's metadata (nn.MetaConfig).
@@ -66,6 +78,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("charlm: hidden size %d, want 1..%d", c.Hidden, MaxWidth)
 	case c.Layers < 1 || c.Layers > MaxLayers:
 		return fmt.Errorf("charlm: %d LSTM layers, want 1..%d", c.Layers, MaxLayers)
+	case c.NumParams() > MaxParams:
+		return fmt.Errorf("charlm: %+v has %d parameters, more than the limit %d", c, c.NumParams(), MaxParams)
 	}
 	return nil
 }
