@@ -12,6 +12,12 @@ names match ingot's weight files (generator.0.weight, discriminator.1.bias…).
 
   python3 bench/pytorch/gan.py --threads 1 --steps 50
   python3 bench/pytorch/gan.py --threads 2 --json
+
+PyTorch's best configuration on Linux: OpenBLAS with as many threads as
+torch (it ignores torch.set_num_threads) and glibc keeping freed memory:
+
+  OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=4294967296 \
+      MALLOC_TRIM_THRESHOLD_=4294967296 python3 bench/pytorch/gan.py --threads 1
 """
 import argparse
 import json
