@@ -159,7 +159,7 @@ func fastBinary(p BinaryParams) bool {
 	}
 	inner, ok := rowBroadcast(&p.B)
 	if !ok || inner < 16 {
-		return false
+		return fastScalarBroadcast(p, out, a)
 	}
 	b := f32(View{p.B.Buf, p.B.Off}, inner)
 	forRange(p.N/inner, inner, func(lo, hi int) {
@@ -182,5 +182,59 @@ func fastSoftmax(p SoftmaxParams) bool {
 	} else {
 		vmath.SoftmaxRows(out, x, p.Outer, p.Axis)
 	}
+	return true
+}
+
+// midBroadcast reports whether l is a dense block of `mid` elements spread
+// over the middle dimensions of its shape and broadcast over `outer`
+// leading and `inner` trailing elements — a convolution's bias [C,1,1]
+// against [N,C,H,W], or a scalar (mid = 1).
+func midBroadcast(l *Layout) (outer, mid, inner int, ok bool) {
+	lo, hi := -1, -1
+	for d := 0; d < l.Rank; d++ {
+		if l.Strides[d] != 0 && l.Shape[d] != 1 {
+			if lo < 0 {
+				lo = d
+			}
+			hi = d
+		}
+	}
+	if lo < 0 { // a scalar broadcast everywhere
+		return 1, 1, numel(l.Shape[:l.Rank]), true
+	}
+	want := 1
+	for d := hi; d >= lo; d-- {
+		if l.Shape[d] != 1 && l.Strides[d] != want {
+			return 0, 0, 0, false
+		}
+		want *= l.Shape[d]
+	}
+	return numel(l.Shape[:lo]), want, numel(l.Shape[hi+1 : l.Rank]), true
+}
+
+// fastScalarBroadcast handles a dense A with B constant along runs of at
+// least 16 elements: out[o,m,i] = a[o,m,i] op b[m].
+func fastScalarBroadcast(p BinaryParams, out, a []float32) bool {
+	outer, mid, inner, ok := midBroadcast(&p.B)
+	if !ok || inner < 16 || outer*mid*inner != p.N {
+		return false
+	}
+	var fn func(dst, x []float32, v float32)
+	switch p.Op {
+	case OpAdd:
+		fn = vmath.AddConst
+	case OpSub:
+		fn = func(dst, x []float32, v float32) { vmath.AddConst(dst, x, -v) } // a − b = a + (−b) exactly
+	case OpMul:
+		fn = vmath.Scale
+	default:
+		return false
+	}
+	b := f32(View{p.B.Buf, p.B.Off}, mid)
+	forRange(outer*mid, inner, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			fn(out[r*inner:(r+1)*inner], a[r*inner:(r+1)*inner], b[r%mid])
+		}
+	})
 	return true
 }
