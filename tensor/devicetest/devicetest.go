@@ -90,8 +90,8 @@ type opCase struct {
 	// kernels to 2 ulp, so the bound holds on any conforming device, not
 	// only against the emulator's host libm. Reductions and GEMMs use 1e-5:
 	// float32 sums of up to ~130 terms in a device-chosen order.
-	tol     float64
-	noGrad  bool
+	tol    float64
+	noGrad bool
 }
 
 // values makes deterministic inputs for a case.
