@@ -58,6 +58,7 @@ func cpuAdam(_ tensor.Device, p AdamParams) {
 	param, grad := optimF32(p.Param, p.N), optimF32(p.Grad, p.N)
 	m, v, vmax := optimF32(p.ExpAvg, p.N), optimF32(p.ExpAvgSq, p.N), optimF32(p.MaxExpAvgSq, p.N)
 	optimFor(p.N, func(lo, hi int) {
+		lo += adamVector(&p, param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi])
 		for i := lo; i < hi; i++ {
 			g := grad[i]
 			if p.Decoupled {
