@@ -59,7 +59,9 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 	return t
 }
 
-// Grad is the gradient accumulated into a leaf by Backward, or nil.
+// Grad is the gradient accumulated into a leaf by Backward, or nil. Fetch it
+// after each Backward: a backward after ZeroGrad may give the leaf a new
+// gradient tensor (adopting the computed one instead of copying it).
 func (t *Tensor) Grad() *Tensor {
 	if t.gradZero {
 		t.gradZero = false
@@ -110,8 +112,9 @@ func (t *Tensor) BackwardWith(g *Tensor) {
 			continue
 		}
 		if u.node == nil {
-			u.accumulate(gu)
-			gu.Release()
+			if !u.accumulate(gu) {
+				gu.Release()
+			}
 			continue
 		}
 		gs := u.node.backward(gu)
@@ -138,9 +141,21 @@ func (t *Tensor) BackwardWith(g *Tensor) {
 	}
 }
 
-// accumulate adds g to the leaf's gradient (copies it after ZeroGrad or
-// into a new gradient).
-func (t *Tensor) accumulate(g *Tensor) {
+// accumulate adds g to the leaf's gradient. When the gradient is (lazily)
+// zero and g is a dense tensor nobody else holds, the leaf adopts g as its
+// gradient instead of copying it, and accumulate reports true: the caller
+// must not release g then. (So hold Grad() only until the next Backward.)
+func (t *Tensor) accumulate(g *Tensor) (adopted bool) {
+	if t.grad == nil || t.gradZero {
+		if g.dtype == Float32 && g.node == nil && g.IsContiguous() && equalShape(g.Shape(), t.Shape()) &&
+			g.st.dev == t.st.dev && g.st.refs.Load() == 1 {
+			if t.grad != nil {
+				t.grad.Release()
+			}
+			t.grad, t.gradZero = g, false
+			return true
+		}
+	}
 	if t.grad == nil {
 		t.grad = Empty(t.Device(), Float32, t.Shape()...)
 		t.gradZero = true
@@ -151,9 +166,10 @@ func (t *Tensor) accumulate(g *Tensor) {
 		v := g.nograd().BroadcastTo(gr.Shape()...)
 		copyStrided(gr, v)
 		v.Release()
-		return
+		return false
 	}
 	BinaryKernel.Run(gr.Device(), BinaryParams{Op: OpAdd, Out: gr.view(), A: gr.layout(), B: g.layoutAs(gr.Shape()), N: gr.Len()})
+	return false
 }
 
 // topoOrder lists the recorded tensors t depends on, inputs before outputs.
