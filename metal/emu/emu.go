@@ -378,6 +378,7 @@ type cmdBuf struct {
 	err       error // first invalid dispatch or misuse
 	committed bool
 	waited    bool
+	started   bool // the GPU thread has the work: wait for it before freeing
 	secs      float64
 	buffers   []*buffer // buffers used, checked for release before commit
 }
@@ -517,6 +518,7 @@ func (c *cmdBuf) Commit() {
 		return // nothing runs; Wait reports the error
 	}
 	rt.cbCommit(c.cb)
+	c.started = true
 	c.d.queued[c] = true
 	for _, b := range c.buffers {
 		b.users = append(b.users, c)
@@ -560,16 +562,19 @@ func (c *cmdBuf) wait() error {
 	}
 	c.waited = true
 	delete(c.d.queued, c)
-	if c.err == nil {
+	if c.started {
+		// Even when an error was recorded after Commit (e.g. Encode after
+		// Commit), the GPU thread may still be running the work: wait for it
+		// before the command buffer is freed.
 		msg := make([]byte, 2048)
 		switch rt.cbWait(c.cb, msg, int32(len(msg)), &c.secs, waitTimeout()) {
 		case 0:
 		case 2: // timed out: the GPU thread still uses the command buffer
-			c.err = fmt.Errorf("MSL emulator: %s", cstr(msg))
+			c.fail(fmt.Errorf("MSL emulator: %s", cstr(msg)))
 			c.d.queued[c] = true
 			return c.err
 		default:
-			c.err = fmt.Errorf("MSL emulator: %s", cstr(msg))
+			c.fail(fmt.Errorf("MSL emulator: %s", cstr(msg)))
 		}
 	}
 	rt.cbFree(c.cb)
