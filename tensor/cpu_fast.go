@@ -139,6 +139,9 @@ func rowBroadcast(l *Layout) (inner int, ok bool) {
 // fastBinary handles dense operands and a dense A with a broadcast row B.
 func fastBinary(p BinaryParams) bool {
 	if !p.A.Contiguous() {
+		if p.B.Contiguous() {
+			return fastMidBroadcast(p.Op, p.N, f32(p.Out, p.N), f32(View{p.B.Buf, p.B.Off}, p.N), &p.A, true)
+		}
 		return false
 	}
 	out, a := f32(p.Out, p.N), f32(View{p.A.Buf, p.A.Off}, p.N)
@@ -212,28 +215,60 @@ func midBroadcast(l *Layout) (outer, mid, inner int, ok bool) {
 	return numel(l.Shape[:lo]), want, numel(l.Shape[hi+1 : l.Rank]), true
 }
 
-// fastScalarBroadcast handles a dense A with B constant along runs of at
-// least 16 elements: out[o,m,i] = a[o,m,i] op b[m].
+// fastScalarBroadcast handles one dense operand with the other constant
+// along runs of at least 16 elements: out[o,m,i] = a[o,m,i] op b[m] (or
+// a[m] op b[o,m,i]) — biases and BatchNorm's per-channel terms.
 func fastScalarBroadcast(p BinaryParams, out, a []float32) bool {
-	outer, mid, inner, ok := midBroadcast(&p.B)
-	if !ok || inner < 16 || outer*mid*inner != p.N {
+	if fastMidBroadcast(p.Op, p.N, out, a, &p.B, false) {
+		return true
+	}
+	return false
+}
+
+// fastMidBroadcast computes out = dense op l (or l op dense when swapped)
+// where l is mid-broadcast. It reports false when the shapes or the op do
+// not fit.
+func fastMidBroadcast(op BinaryOp, n int, out, dense []float32, l *Layout, swapped bool) bool {
+	outer, mid, inner, ok := midBroadcast(l)
+	if !ok || inner < 16 || outer*mid*inner != n {
 		return false
 	}
 	var fn func(dst, x []float32, v float32)
-	switch p.Op {
+	switch op {
 	case OpAdd:
 		fn = vmath.AddConst
-	case OpSub:
-		fn = func(dst, x []float32, v float32) { vmath.AddConst(dst, x, -v) } // a − b = a + (−b) exactly
 	case OpMul:
 		fn = vmath.Scale
+	case OpSub:
+		if swapped { // v − x = (−x) + v exactly
+			fn = func(dst, x []float32, v float32) {
+				vmath.Scale(dst, x, -1)
+				vmath.AddConst(dst, dst, v)
+			}
+		} else { // x − v = x + (−v) exactly
+			fn = func(dst, x []float32, v float32) { vmath.AddConst(dst, x, -v) }
+		}
+	case OpDiv:
+		if swapped {
+			fn = func(dst, x []float32, v float32) {
+				for i, e := range x {
+					dst[i] = v / e
+				}
+			}
+		} else {
+			fn = func(dst, x []float32, v float32) {
+				for i, e := range x {
+					dst[i] = e / v
+				}
+			}
+		}
 	default:
 		return false
 	}
-	b := f32(View{p.B.Buf, p.B.Off}, mid)
+	b := f32(View{l.Buf, l.Off}, mid)
 	forRange(outer*mid, inner, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			fn(out[r*inner:(r+1)*inner], a[r*inner:(r+1)*inner], b[r%mid])
+			fn(out[r*inner:(r+1)*inner], dense[r*inner:(r+1)*inner], b[r%mid])
 		}
 	})
 	return true

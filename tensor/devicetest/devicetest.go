@@ -291,7 +291,7 @@ func opCases() []opCase {
 		{"Greater", tensor.Greater, func(a, b float64) float64 { return b2f(a > b) }, -2, 2, true},
 		{"Equal", tensor.Equal, func(a, b float64) float64 { return b2f(a == b) }, -2, 2, true},
 	}
-	pairs := [][2][]int{{{7}, {7}}, {{3, 4}, {4}}, {{2, 3, 17}, {3, 1}}, {{3, 20}, {20}}, {{3, 1}, {1, 5}}, {{2, 3, 4}, {3, 1}}, {{1}, {67}}, {{129}, {1}}, {{0, 3}, {3}}, {{4, 3}, {4, 3}}}
+	pairs := [][2][]int{{{7}, {7}}, {{3, 4}, {4}}, {{2, 3, 17}, {3, 1}}, {{3, 1}, {2, 3, 17}}, {{3, 20}, {20}}, {{3, 1}, {1, 5}}, {{2, 3, 4}, {3, 1}}, {{1}, {67}}, {{129}, {1}}, {{0, 3}, {3}}, {{4, 3}, {4, 3}}}
 	for _, b := range bins {
 		for _, p := range pairs {
 			for _, strided := range []bool{false, true} {
