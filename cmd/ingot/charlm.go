@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -73,26 +71,6 @@ func (tf textFlags) load() (text, label string, err error) {
 		return "", "", usagef("--corpus: %v", err)
 	}
 	return t, "corpus " + name, nil
-}
-
-// lmOpenDevice resolves --device (auto: INGOT_DEVICE or the best device).
-func lmOpenDevice(name string) (tensor.Device, error) {
-	if name == "" || name == "auto" {
-		return tensor.Default()
-	}
-	known := false
-	for _, n := range tensor.DeviceNames() {
-		known = known || n == name
-	}
-	if !known {
-		return nil, usagef("--device: unknown device %q (have auto, %s)", name, strings.Join(tensor.DeviceNames(), ", "))
-	}
-	return tensor.GetDevice(name)
-}
-
-// lmInterruptible returns a context cancelled by Ctrl-C.
-func lmInterruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // charlmSettings is what changes a charlm run's losses (for resume).
@@ -205,7 +183,7 @@ func trainCharLM(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := lmOpenDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -213,7 +191,7 @@ func trainCharLM(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := lmInterruptible()
+	ctx, stop := interruptible()
 	defer stop()
 	_, err = fitCharLM(ctx, out, d, ld, lf, label, *tf.heldOut, *outDir, *resume, *quiet, "charlm")
 	return err
@@ -315,7 +293,7 @@ func sampleLM(family, weightsName string, load func(string, tensor.Device) (*cha
 	if *weights == "" {
 		return usagef("--weights is required")
 	}
-	d, err := lmOpenDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -323,7 +301,7 @@ func sampleLM(family, weightsName string, load func(string, tensor.Device) (*cha
 	if err != nil {
 		return err
 	}
-	ctx, stop := lmInterruptible()
+	ctx, stop := interruptible()
 	defer stop()
 	s, err := m.Sample(ctx, *prompt, charlm.SampleOptions{N: *n, Temperature: *temp, Seed: *seed})
 	if err != nil {
@@ -382,7 +360,7 @@ func evalLM(family string, load func(string, tensor.Device) (*charlm.Model, erro
 	if err != nil {
 		return err
 	}
-	d, err := lmOpenDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -400,7 +378,7 @@ func evalLM(family string, load func(string, tensor.Device) (*charlm.Model, erro
 			unknown++
 		}
 	}
-	ctx, stop := lmInterruptible()
+	ctx, stop := interruptible()
 	defer stop()
 	bpc, err := m.BitsPerChar(ctx, ids)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/ingotml/ingot/charlm"
@@ -61,7 +60,7 @@ func benchCharLM(args []string, out io.Writer) error {
 	if *vocab < 2 {
 		return usagef("--vocab must be at least 2")
 	}
-	d, err := lmOpenDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -93,7 +92,7 @@ func benchCharLM(args []string, out io.Writer) error {
 	var cpu0 time.Duration
 	for i := range 3 + *iters {
 		if i == 3 {
-			cpu0 = lmCPUTime()
+			cpu0 = processCPU()
 		}
 		t0 := time.Now()
 		tr.Step(in, tg, T, B, true)
@@ -104,7 +103,7 @@ func benchCharLM(args []string, out io.Writer) error {
 			times = append(times, float64(time.Since(t0).Microseconds())/1e3)
 		}
 	}
-	cpuMS := float64((lmCPUTime() - cpu0).Microseconds()) / 1e3 / float64(*iters)
+	cpuMS := float64((processCPU() - cpu0).Microseconds()) / 1e3 / float64(*iters)
 	slices.Sort(times)
 	rows := []charlmBench{{Impl: "ingot", Device: d.Name(), MedianMS: lmMedian(times), MinMS: times[0], CPUMS: cpuMS, Iters: *iters}}
 	if *pytorch {
@@ -163,13 +162,4 @@ func runTorchCharLSTM(python, script string, iters int) ([]charlmBench, error) {
 		return nil, fmt.Errorf("PyTorch twin printed no median: %s", outb)
 	}
 	return rows, nil
-}
-
-// lmCPUTime is the process's CPU time so far (user + system).
-func lmCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/ingotml/ingot/gan"
 	"github.com/ingotml/ingot/nn"
@@ -137,7 +134,7 @@ Images are scaled to [-1, 1]. Ctrl-C saves a checkpoint; --resume continues.
 		cfg.InitGenerator = *initGen
 		cfg.Model = gan.Config{Arch: gan.ArchVAE}
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -162,7 +159,7 @@ Images are scaled to [-1, 1]. Ctrl-C saves a checkpoint; --resume continues.
 	steps := ds.Train.N / *batch
 	cfg.Step.NoiseDecaySteps = n * steps
 	cfg.Device = d
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	if !*quiet {
 		fmt.Fprintf(out, "%s; device %s\n", ds.Describe(), d.Name())
@@ -249,7 +246,7 @@ func sampleGAN(family string, args []string, out io.Writer) error {
 	case *outPath == "":
 		return usagef("--out is required (the PNG file to write)")
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}

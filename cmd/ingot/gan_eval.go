@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ingotml/ingot/data"
@@ -47,7 +45,7 @@ generator's value). The same seed gives the same numbers.
 	if *n < 2 || *n > 1000000 {
 		return usagef("--n %d: want 2 to 1000000", *n)
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -71,7 +69,7 @@ generator's value). The same seed gives the same numbers.
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	q, err := gan.EvaluateSamples(ctx, m, c, ds.Test, *n, *seed)
 	if err != nil {
@@ -145,7 +143,7 @@ generator update, with Adam, as ingot train %[1]s runs it.
 	case *warmup < 0 || *warmup > 1000000:
 		return usagef("--warmup %d: want 0 to 1000000", *warmup)
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -209,13 +207,4 @@ generator update, with Adam, as ingot train %[1]s runs it.
 	fmt.Fprintf(out, "ingot %s batch %d on %s, %d threads: median %.2f ms/step (min %.2f) over %d steps, %.0f images/s; CPU time %.2f ms/step\n",
 		r.Model, r.Batch, r.Device, r.Threads, r.MSMedian, r.MSMin, r.Steps, r.ImagesPerSec, r.CPUMSPerStep)
 	return nil
-}
-
-// processCPU is the process's user and system CPU time so far.
-func processCPU() time.Duration {
-	var r syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
-		return 0
-	}
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }

@@ -104,11 +104,11 @@ func trainTextGAN(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := lmOpenDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
-	ctx, stop := lmInterruptible()
+	ctx, stop := interruptible()
 	defer stop()
 
 	// The generator: given, already pre-trained (resume), or pre-trained now.

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/ingotml/ingot/bench"
 	"github.com/ingotml/ingot/data"
@@ -35,19 +32,6 @@ func init() {
 // training images, so the default run takes about the same time whatever
 // the data set (50 epochs of the embedded subset, 5 of full Fashion-MNIST).
 const vaeImageBudget = 300_000
-
-// vaeDevice resolves --device.
-func vaeDevice(name string) (tensor.Device, error) {
-	switch name {
-	case "auto", "":
-		return tensor.Default()
-	case "cpu":
-		return tensor.CPU(), nil
-	case "metal":
-		return tensor.GetDevice("metal")
-	}
-	return nil, usagef("--device %q: want auto, cpu or metal", name)
-}
 
 // findImages is data.Find, plus "embedded" for the subset shipped in the
 // binary even where a full data set is installed.
@@ -129,7 +113,7 @@ continues from it with the same losses as an uninterrupted run.
 	if err := checkFinite("beta", *beta, 0, 1e6); err != nil {
 		return err
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -164,7 +148,7 @@ continues from it with the same losses as an uninterrupted run.
 		fmt.Fprintf(out, "%s VAE, %d parameters; %d %s of %d steps (batch %d), Adam lr %g, beta %g, seed %d\n",
 			*model, nn.NumParams(m), n, epochsWord, ds.Train.N / *batch, *batch, *lr, *beta, *seed)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	res, err := vae.Train(ctx, ds, cfg)
 	var ie *train.InterruptedError
@@ -218,7 +202,7 @@ func sampleVAE(args []string, out io.Writer) error {
 	case *cols < 0 || *cols > 1000:
 		return usagef("--cols %d: want 1 to 1000 (or 0 for a square grid)", *cols)
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -260,7 +244,7 @@ func evalVAE(args []string, out io.Writer) error {
 	if *weights == "" {
 		return usagef("--weights is required (the vae.safetensors.zst that ingot train vae wrote)")
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -318,7 +302,7 @@ func benchVAE(args []string, out io.Writer) error {
 	case *warmup < 0 || *warmup > 1000000:
 		return usagef("--warmup %d: want 0 to 1000000", *warmup)
 	}
-	d, err := vaeDevice(*device)
+	d, err := openDevice(*device)
 	if err != nil {
 		return err
 	}
