@@ -162,7 +162,7 @@ func fastBinary(p BinaryParams) bool {
 	}
 	inner, ok := rowBroadcast(&p.B)
 	if !ok || inner < 16 {
-		return fastScalarBroadcast(p, out, a)
+		return fastMidBroadcast(p.Op, p.N, out, a, &p.B, false)
 	}
 	b := f32(View{p.B.Buf, p.B.Off}, inner)
 	forRange(p.N/inner, inner, func(lo, hi int) {
@@ -215,18 +215,10 @@ func midBroadcast(l *Layout) (outer, mid, inner int, ok bool) {
 	return numel(l.Shape[:lo]), want, numel(l.Shape[hi+1 : l.Rank]), true
 }
 
-// fastScalarBroadcast handles one dense operand with the other constant
-// along runs of at least 16 elements: out[o,m,i] = a[o,m,i] op b[m] (or
-// a[m] op b[o,m,i]) — biases and BatchNorm's per-channel terms.
-func fastScalarBroadcast(p BinaryParams, out, a []float32) bool {
-	if fastMidBroadcast(p.Op, p.N, out, a, &p.B, false) {
-		return true
-	}
-	return false
-}
-
 // fastMidBroadcast computes out = dense op l (or l op dense when swapped)
-// where l is mid-broadcast. It reports false when the shapes or the op do
+// where l is constant along runs of at least 16 elements:
+// out[o,m,i] = dense[o,m,i] op l[m] — biases and BatchNorm's per-channel
+// terms. It reports false when the shapes or the op do
 // not fit.
 func fastMidBroadcast(op BinaryOp, n int, out, dense []float32, l *Layout, swapped bool) bool {
 	outer, mid, inner, ok := midBroadcast(l)

@@ -342,10 +342,10 @@ func whereNoGrad(cond, a, b *Tensor, shape []int) *Tensor {
 // Cast converts between float32 and int32 (float to int truncates toward
 // zero). No gradient flows through it.
 func Cast(t *Tensor, dt DType) *Tensor {
-	c := t.Contiguous()
+	c, owned := dense(t)
 	out := Empty(t.Device(), dt, t.Shape()...)
 	CastKernel.Run(t.Device(), CastParams{Out: out.view(), OutType: dt, X: c.view(), XType: t.dtype, N: t.Len()})
-	if c != t {
+	if owned {
 		c.Release()
 	}
 	return out

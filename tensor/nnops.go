@@ -10,11 +10,11 @@ func (t *Tensor) splitAt(a int) (outer, axis, inner int) {
 }
 
 func softmax(x *Tensor, axis int, log bool) *Tensor {
-	c := x.Contiguous()
+	c, owned := dense(x)
 	y := Empty(x.Device(), Float32, x.Shape()...)
 	o, a, i := x.splitAt(axis)
 	SoftmaxKernel.Run(x.Device(), SoftmaxParams{Log: log, Out: y.view(), X: c.view(), Outer: o, Axis: a, Inner: i})
-	if c != x && !needsGrad(c) {
+	if owned {
 		c.Release()
 	}
 	return y
@@ -72,27 +72,35 @@ func Gather(table, index *Tensor) *Tensor {
 	if table.rank != 2 || index.dtype != Int32 {
 		panic(fmt.Sprintf("tensor.Gather: want a float32 [rows, cols] table and int32 indices, have %v and %v", table, index))
 	}
-	tc, ic := table.Contiguous(), index.Contiguous()
+	tc, ownT := dense(table)
+	ic, ownI := dense(index)
 	rows, cols, n := table.shape[0], table.shape[1], index.Len()
 	shape := append(slices.Clone(index.Shape()), cols)
 	y := Empty(d, Float32, shape...)
 	GatherKernel.Run(d, GatherParams{Out: y.view(), Table: tc.view(), Index: ic.view(), N: n, Rows: rows, Cols: cols})
-	if needsGrad(table) {
-		ib := ic.nograd()
-		record(y, "Gather", []*Tensor{table}, func(g *Tensor) []*Tensor {
-			gt := Zeros(d, rows, cols)
-			gc := g.Contiguous()
-			ScatterAddKernel.Run(d, ScatterAddParams{Out: gt.view(), Src: gc.view(), Index: ib.view(), N: n, Rows: rows, Cols: cols})
-			if gc != g {
-				gc.Release()
-			}
-			return []*Tensor{gt}
-		})
-	} else if tc != table {
+	if ownT {
 		tc.Release()
 	}
-	if ic != index && !needsGrad(table) {
-		ic.Release()
+	if !needsGrad(table) {
+		if ownI {
+			ic.Release()
+		}
+		return y
 	}
+	// The backward scatters by the indices: it keeps a reference of its own
+	// (the dense copy, or a share of index), released by the garbage
+	// collector with the graph.
+	if !ownI {
+		ic = index.share()
+	}
+	record(y, "Gather", []*Tensor{table}, func(g *Tensor) []*Tensor {
+		gt := Zeros(d, rows, cols)
+		gc, ownG := dense(g)
+		ScatterAddKernel.Run(d, ScatterAddParams{Out: gt.view(), Src: gc.view(), Index: ic.view(), N: n, Rows: rows, Cols: cols})
+		if ownG {
+			gc.Release()
+		}
+		return []*Tensor{gt}
+	})
 	return y
 }

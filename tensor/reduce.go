@@ -43,7 +43,7 @@ func keptShape(shape, axes []int, keep bool) []int {
 func reduce(op ReduceOp, x *Tensor, keep bool, axes []int) *Tensor {
 	axes = x.normAxes("Sum", axes)
 	d := x.Device()
-	cur := x.Contiguous()
+	cur, _ := dense(x) // released below whenever it is not x
 	shape := slices.Clone(x.Shape())
 	// Reduce runs of consecutive axes at once, innermost first, keeping dims.
 	for i := len(axes) - 1; i >= 0; {

@@ -34,6 +34,15 @@ func (t *Tensor) Contiguous() *Tensor {
 	return out
 }
 
+// dense returns t if it is contiguous, else an unrecorded contiguous copy;
+// owned says whether the caller must release the result.
+func dense(t *Tensor) (c *Tensor, owned bool) {
+	if t.IsContiguous() {
+		return t, false
+	}
+	return copyOf(t), true
+}
+
 // copyOf returns a contiguous copy of t that is not recorded.
 func copyOf(t *Tensor) *Tensor {
 	out := Empty(t.Device(), t.dtype, t.Shape()...)

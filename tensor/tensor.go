@@ -255,9 +255,9 @@ func (t *Tensor) hostInt32(write bool) []int32 {
 // order, waiting for any queued device work.
 func (t *Tensor) Float32s() []float32 {
 	t.mustDType("Float32s", Float32)
-	c := t.Contiguous()
+	c, owned := dense(t)
 	out := append([]float32(nil), c.hostFloat32(false)...)
-	if c != t {
+	if owned {
 		c.Release()
 	}
 	return out
@@ -266,9 +266,9 @@ func (t *Tensor) Float32s() []float32 {
 // Int32s copies the int32 tensor's values to a new slice.
 func (t *Tensor) Int32s() []int32 {
 	t.mustDType("Int32s", Int32)
-	c := t.Contiguous()
+	c, owned := dense(t)
 	out := append([]int32(nil), c.hostInt32(false)...)
-	if c != t {
+	if owned {
 		c.Release()
 	}
 	return out
