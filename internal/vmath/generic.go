@@ -11,17 +11,19 @@ import (
 // the float64 approximation rounded once to float32.
 
 var genericKernels = kernels{
-	path:        cpufeat.Generic,
-	unary:       unaryGeneric,
-	binary:      binaryGeneric,
-	scale:       scaleGeneric,
-	axpy:        axpyGeneric,
-	addConst:    addConstGeneric,
-	expShiftSum: expShiftSumGeneric,
-	expSum:      expSumGeneric,
-	sum:         sumGeneric,
-	dot:         dotGeneric,
-	max:         maxGeneric,
+	path:          cpufeat.Generic,
+	unary:         unaryGeneric,
+	binary:        binaryGeneric,
+	scale:         scaleGeneric,
+	axpy:          axpyGeneric,
+	addConst:      addConstGeneric,
+	leakyRelu:     leakyReluGeneric,
+	leakyReluGrad: leakyReluGradGeneric,
+	expShiftSum:   expShiftSumGeneric,
+	expSum:        expSumGeneric,
+	sum:           sumGeneric,
+	dot:           dotGeneric,
+	max:           maxGeneric,
 }
 
 // Polynomial coefficients (float32, fitted minimax with Lawson's algorithm
@@ -194,6 +196,13 @@ func unaryGeneric(op int, dst, x []float32) {
 		for i, v := range x {
 			dst[i] = softplusG(v)
 		}
+	case opRelu:
+		for i, v := range x {
+			if v <= 0 { // false for NaN, which passes through
+				v = 0
+			}
+			dst[i] = v
+		}
 	}
 }
 
@@ -220,6 +229,27 @@ func binaryGeneric(op int, dst, a, b []float32) {
 		for i := range a {
 			dst[i] = bceG(a[i], b[i])
 		}
+	case opReluGrad:
+		for i := range a {
+			g := b[i]
+			if !(a[i] > 0) {
+				g = 0
+			}
+			dst[i] = g
+		}
+	// The explicit conversions forbid fusing a product into the following
+	// subtraction (the compiler does that on arm64), which would change
+	// the result's rounding from the SIMD paths'.
+	case opTanhGrad:
+		for i := range a {
+			t := float32(a[i] * a[i])
+			dst[i] = b[i] * (1 - t)
+		}
+	case opSigmoidGrad:
+		for i := range a {
+			t := float32(b[i] * a[i])
+			dst[i] = t * (1 - a[i])
+		}
 	}
 }
 
@@ -241,6 +271,27 @@ func addConstGeneric(dst, x []float32, c float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = v + c
+	}
+}
+
+func leakyReluGeneric(dst, x []float32, s float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		if !(v > 0) {
+			v *= s
+		}
+		dst[i] = v
+	}
+}
+
+func leakyReluGradGeneric(dst, a, b []float32, s float32) {
+	dst, b = dst[:len(a)], b[:len(a)]
+	for i := range a {
+		g := b[i]
+		if !(a[i] > 0) {
+			g *= s
+		}
+		dst[i] = g
 	}
 }
 

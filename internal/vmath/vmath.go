@@ -18,6 +18,7 @@ const (
 	opTanh
 	opSigmoid
 	opSoftplus
+	opRelu
 	numUnary
 )
 
@@ -28,6 +29,9 @@ const (
 	opMul
 	opDiv
 	opBCE
+	opReluGrad
+	opTanhGrad
+	opSigmoidGrad
 	numBinary
 )
 
@@ -39,8 +43,9 @@ type kernels struct {
 	path   cpufeat.Path
 	unary  func(op int, dst, x []float32)
 	binary func(op int, dst, a, b []float32)
-	// scalar forms: dst = alpha*x; dst += alpha*x; dst = x + c.
-	scale, axpy, addConst func(dst, x []float32, s float32)
+	// scalar forms: dst = alpha*x; dst += alpha*x; dst = x + c; leaky ReLU.
+	scale, axpy, addConst, leakyRelu func(dst, x []float32, s float32)
+	leakyReluGrad                    func(dst, a, b []float32, s float32)
 	// expShiftSum stores exp(x+c) in dst and returns the sum of what it stored.
 	expShiftSum func(dst, x []float32, c float32) float64
 	expSum      func(x []float32, c float32) float64 // the same sum, nothing stored
@@ -114,6 +119,8 @@ const (
 	kindScale
 	kindAxpy
 	kindAddConst
+	kindLeakyRelu
+	kindLeakyReluGrad
 	kindSum
 	kindDot
 	kindMax
@@ -170,6 +177,10 @@ func (t *task) Run(part, parts int) {
 		t.k.axpy(t.dst[lo:hi], a, t.s)
 	case kindAddConst:
 		t.k.addConst(t.dst[lo:hi], a, t.s)
+	case kindLeakyRelu:
+		t.k.leakyRelu(t.dst[lo:hi], a, t.s)
+	case kindLeakyReluGrad:
+		t.k.leakyReluGrad(t.dst[lo:hi], a, t.b[lo:hi], t.s)
 	case kindSum:
 		t.acc[part] = t.k.sum(a)
 	case kindDot:
@@ -202,14 +213,14 @@ func check3(name string, dst, a, b []float32) {
 	}
 }
 
-func unary(name string, op int, dst, x []float32) {
+func unary(name string, op, grain int, dst, x []float32) {
 	check2(name, dst, x)
-	if len(x) < grainTranscendental {
+	if len(x) < grain {
 		active.Load().unary(op, dst, x)
 		return
 	}
 	t := getTask(kindUnary, op, dst, x, nil, 0)
-	run(t, len(x), grainTranscendental)
+	run(t, len(x), grain)
 	putTask(t)
 }
 
@@ -235,6 +246,8 @@ func scalarOp(name string, kind taskKind, dst, x []float32, s float32) {
 			k.axpy(dst, x, s)
 		case kindAddConst:
 			k.addConst(dst, x, s)
+		case kindLeakyRelu:
+			k.leakyRelu(dst, x, s)
 		}
 		return
 	}
@@ -244,24 +257,24 @@ func scalarOp(name string, kind taskKind, dst, x []float32, s float32) {
 }
 
 // Exp sets dst[i] = e**x[i].
-func Exp(dst, x []float32) { unary("Exp", opExp, dst, x) }
+func Exp(dst, x []float32) { unary("Exp", opExp, grainTranscendental, dst, x) }
 
 // Log sets dst[i] = ln x[i] (-Inf at ±0, NaN below 0).
-func Log(dst, x []float32) { unary("Log", opLog, dst, x) }
+func Log(dst, x []float32) { unary("Log", opLog, grainTranscendental, dst, x) }
 
 // Log1p sets dst[i] = ln(1+x[i]), accurate for x near 0.
-func Log1p(dst, x []float32) { unary("Log1p", opLog1p, dst, x) }
+func Log1p(dst, x []float32) { unary("Log1p", opLog1p, grainTranscendental, dst, x) }
 
 // Tanh sets dst[i] = tanh x[i].
-func Tanh(dst, x []float32) { unary("Tanh", opTanh, dst, x) }
+func Tanh(dst, x []float32) { unary("Tanh", opTanh, grainTranscendental, dst, x) }
 
 // Sigmoid sets dst[i] = 1/(1+e**-x[i]), with full relative accuracy for
 // very negative x (where the result is tiny).
-func Sigmoid(dst, x []float32) { unary("Sigmoid", opSigmoid, dst, x) }
+func Sigmoid(dst, x []float32) { unary("Sigmoid", opSigmoid, grainTranscendental, dst, x) }
 
 // Softplus sets dst[i] = ln(1+e**x[i]), computed as
 // max(x,0) + log1p(e**-|x|) so it neither overflows nor loses tiny results.
-func Softplus(dst, x []float32) { unary("Softplus", opSoftplus, dst, x) }
+func Softplus(dst, x []float32) { unary("Softplus", opSoftplus, grainTranscendental, dst, x) }
 
 // BCEWithLogits sets dst[i] to the binary cross-entropy of logit x = logits[i]
 // against target t = targets[i]: max(x,0) - x*t + log1p(e**-|x|), which is
@@ -292,6 +305,47 @@ func Axpy(dst, x []float32, alpha float32) { scalarOp("Axpy", kindAxpy, dst, x, 
 
 // AddConst sets dst[i] = x[i] + c.
 func AddConst(dst, x []float32, c float32) { scalarOp("AddConst", kindAddConst, dst, x, c) }
+
+// The activation kernels below compute exactly (bit for bit, on every
+// path) the scalar float32 definitions given with each: every operation
+// rounds once, in the order written, and none is fused. NaN results are NaN
+// but their payload bits are not specified.
+
+// Relu sets dst[i] = x[i] if x[i] > 0, else +0 (also for -0); NaN stays
+// the same NaN.
+func Relu(dst, x []float32) { unary("Relu", opRelu, grainSimple, dst, x) }
+
+// LeakyRelu sets dst[i] = x[i] if x[i] > 0, else alpha*x[i] (NaN gives NaN).
+func LeakyRelu(dst, x []float32, alpha float32) {
+	scalarOp("LeakyRelu", kindLeakyRelu, dst, x, alpha)
+}
+
+// ReluGrad sets dst[i] = g[i] if a[i] > 0, else +0: selected, not
+// multiplied, so an infinite or NaN g[i] where a[i] <= 0 (or a[i] is NaN)
+// gives 0.
+func ReluGrad(dst, a, g []float32) { binary("ReluGrad", opReluGrad, grainSimple, dst, a, g) }
+
+// LeakyReluGrad sets dst[i] = g[i] if a[i] > 0, else alpha*g[i].
+func LeakyReluGrad(dst, a, g []float32, alpha float32) {
+	check3("LeakyReluGrad", dst, a, g)
+	if len(a) < grainSimple {
+		active.Load().leakyReluGrad(dst, a, g, alpha)
+		return
+	}
+	t := getTask(kindLeakyReluGrad, 0, dst, a, g, alpha)
+	run(t, len(a), grainSimple)
+	putTask(t)
+}
+
+// TanhGrad sets dst[i] = g[i] * (1 - y[i]*y[i]) for y = tanh(x) the forward
+// output: t = y*y, t = 1-t, then g*t, each rounded to float32.
+func TanhGrad(dst, y, g []float32) { binary("TanhGrad", opTanhGrad, grainSimple, dst, y, g) }
+
+// SigmoidGrad sets dst[i] = (g[i]*y[i]) * (1 - y[i]) for y = σ(x) the
+// forward output, each operation rounded to float32.
+func SigmoidGrad(dst, y, g []float32) {
+	binary("SigmoidGrad", opSigmoidGrad, grainSimple, dst, y, g)
+}
 
 // Sum returns the sum of x, accumulated in float64 (several float64 lanes
 // per thread, then the per-thread sums), so the only error of any

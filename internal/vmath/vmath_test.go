@@ -566,16 +566,20 @@ func TestNoAllocs(t *testing.T) {
 		y := make([]float32, n)
 		forEachPath(t, func(t *testing.T) {
 			ops := map[string]func(){
-				"Exp":        func() { Exp(y, x) },
-				"Tanh":       func() { Tanh(y, x) },
-				"BCE":        func() { BCEWithLogits(y, x, x) },
-				"Add":        func() { Add(y, x, x) },
-				"Axpy":       func() { Axpy(y, x, 0.5) },
-				"Sum":        func() { Sum(x) },
-				"Dot":        func() { Dot(x, x) },
-				"Max":        func() { Max(x) },
-				"Softmax":    func() { SoftmaxRows(y, x, 4, n/4) },
-				"LogSoftmax": func() { LogSoftmaxRows(y[:n/100*100], x[:n/100*100], n/100, 100) },
+				"Exp":           func() { Exp(y, x) },
+				"Tanh":          func() { Tanh(y, x) },
+				"BCE":           func() { BCEWithLogits(y, x, x) },
+				"Add":           func() { Add(y, x, x) },
+				"Axpy":          func() { Axpy(y, x, 0.5) },
+				"Relu":          func() { Relu(y, x) },
+				"LeakyRelu":     func() { LeakyRelu(y, x, 0.2) },
+				"LeakyReluGrad": func() { LeakyReluGrad(y, x, x, 0.2) },
+				"TanhGrad":      func() { TanhGrad(y, x, x) },
+				"Sum":           func() { Sum(x) },
+				"Dot":           func() { Dot(x, x) },
+				"Max":           func() { Max(x) },
+				"Softmax":       func() { SoftmaxRows(y, x, 4, n/4) },
+				"LogSoftmax":    func() { LogSoftmaxRows(y[:n/100*100], x[:n/100*100], n/100, 100) },
 			}
 			for name, f := range ops {
 				f()

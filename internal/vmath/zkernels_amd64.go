@@ -27,6 +27,9 @@ func asmSigmoidAVX512(dst, x *float32, n int)
 func asmSoftplusAVX512(dst, x *float32, n int)
 
 //go:noescape
+func asmReluAVX512(dst, x *float32, n int)
+
+//go:noescape
 func asmAddAVX512(dst, a, b *float32, n int)
 
 //go:noescape
@@ -42,6 +45,15 @@ func asmDivAVX512(dst, a, b *float32, n int)
 func asmBceAVX512(dst, a, b *float32, n int)
 
 //go:noescape
+func asmReluGradAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func asmTanhGradAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func asmSigmoidGradAVX512(dst, a, b *float32, n int)
+
+//go:noescape
 func asmScaleAVX512(dst, x *float32, n int, s float32)
 
 //go:noescape
@@ -49,6 +61,12 @@ func asmAxpyAVX512(dst, x *float32, n int, s float32)
 
 //go:noescape
 func asmAddConstAVX512(dst, x *float32, n int, s float32)
+
+//go:noescape
+func asmLeakyReluAVX512(dst, x *float32, n int, s float32)
+
+//go:noescape
+func asmLeakyReluGradAVX512(dst, a, b *float32, n int, s float32)
 
 //go:noescape
 func asmExpShiftSumAVX512(dst, x *float32, n int, c float32, acc *float64)
@@ -69,6 +87,7 @@ var kernelsAVX512 = kernels{
 	path:  cpufeat.Path("avx512"),
 	unary: unaryAVX512, binary: binaryAVX512,
 	scale: scaleAVX512, axpy: axpyAVX512, addConst: addConstAVX512,
+	leakyRelu: leakyReluAVX512, leakyReluGrad: leakyReluGradAVX512,
 	expShiftSum: expShiftSumAVX512, expSum: expSumAVX512, sum: sumAVX512, dot: dotAVX512, max: maxAVX512,
 }
 
@@ -86,6 +105,8 @@ func unaryNAVX512(op int, dst, x *float32, n int) {
 		asmSigmoidAVX512(dst, x, n)
 	case opSoftplus:
 		asmSoftplusAVX512(dst, x, n)
+	case opRelu:
+		asmReluAVX512(dst, x, n)
 	}
 }
 
@@ -116,6 +137,12 @@ func binaryNAVX512(op int, dst, a, b *float32, n int) {
 		asmDivAVX512(dst, a, b, n)
 	case opBCE:
 		asmBceAVX512(dst, a, b, n)
+	case opReluGrad:
+		asmReluGradAVX512(dst, a, b, n)
+	case opTanhGrad:
+		asmTanhGradAVX512(dst, a, b, n)
+	case opSigmoidGrad:
+		asmSigmoidGradAVX512(dst, a, b, n)
 	}
 }
 
@@ -164,6 +191,33 @@ func addConstAVX512(dst, x []float32, s float32) {
 	}
 	for i := n; i < len(x); i++ {
 		dst[i] = x[i] + s
+	}
+}
+
+func leakyReluAVX512(dst, x []float32, s float32) {
+	n := len(x) &^ (16 - 1)
+	if n > 0 {
+		asmLeakyReluAVX512(&dst[0], &x[0], n, s)
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [16]float32
+		copy(buf[:], x[n:])
+		asmLeakyReluAVX512(&buf[0], &buf[0], 16, s)
+		copy(dst[n:], buf[:r])
+	}
+}
+
+func leakyReluGradAVX512(dst, a, b []float32, s float32) {
+	n := len(a) &^ (16 - 1)
+	if n > 0 {
+		asmLeakyReluGradAVX512(&dst[0], &a[0], &b[0], n, s)
+	}
+	if r := len(a) - n; r > 0 {
+		var ba, bb [16]float32
+		copy(ba[:], a[n:])
+		copy(bb[:], b[n:len(a)])
+		asmLeakyReluGradAVX512(&ba[0], &ba[0], &bb[0], 16, s)
+		copy(dst[n:], ba[:r])
 	}
 }
 
@@ -291,6 +345,9 @@ func asmSigmoidAVX2(dst, x *float32, n int)
 func asmSoftplusAVX2(dst, x *float32, n int)
 
 //go:noescape
+func asmReluAVX2(dst, x *float32, n int)
+
+//go:noescape
 func asmAddAVX2(dst, a, b *float32, n int)
 
 //go:noescape
@@ -306,6 +363,15 @@ func asmDivAVX2(dst, a, b *float32, n int)
 func asmBceAVX2(dst, a, b *float32, n int)
 
 //go:noescape
+func asmReluGradAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func asmTanhGradAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func asmSigmoidGradAVX2(dst, a, b *float32, n int)
+
+//go:noescape
 func asmScaleAVX2(dst, x *float32, n int, s float32)
 
 //go:noescape
@@ -313,6 +379,12 @@ func asmAxpyAVX2(dst, x *float32, n int, s float32)
 
 //go:noescape
 func asmAddConstAVX2(dst, x *float32, n int, s float32)
+
+//go:noescape
+func asmLeakyReluAVX2(dst, x *float32, n int, s float32)
+
+//go:noescape
+func asmLeakyReluGradAVX2(dst, a, b *float32, n int, s float32)
 
 //go:noescape
 func asmExpShiftSumAVX2(dst, x *float32, n int, c float32, acc *float64)
@@ -333,6 +405,7 @@ var kernelsAVX2 = kernels{
 	path:  cpufeat.Path("avx2"),
 	unary: unaryAVX2, binary: binaryAVX2,
 	scale: scaleAVX2, axpy: axpyAVX2, addConst: addConstAVX2,
+	leakyRelu: leakyReluAVX2, leakyReluGrad: leakyReluGradAVX2,
 	expShiftSum: expShiftSumAVX2, expSum: expSumAVX2, sum: sumAVX2, dot: dotAVX2, max: maxAVX2,
 }
 
@@ -350,6 +423,8 @@ func unaryNAVX2(op int, dst, x *float32, n int) {
 		asmSigmoidAVX2(dst, x, n)
 	case opSoftplus:
 		asmSoftplusAVX2(dst, x, n)
+	case opRelu:
+		asmReluAVX2(dst, x, n)
 	}
 }
 
@@ -380,6 +455,12 @@ func binaryNAVX2(op int, dst, a, b *float32, n int) {
 		asmDivAVX2(dst, a, b, n)
 	case opBCE:
 		asmBceAVX2(dst, a, b, n)
+	case opReluGrad:
+		asmReluGradAVX2(dst, a, b, n)
+	case opTanhGrad:
+		asmTanhGradAVX2(dst, a, b, n)
+	case opSigmoidGrad:
+		asmSigmoidGradAVX2(dst, a, b, n)
 	}
 }
 
@@ -428,6 +509,33 @@ func addConstAVX2(dst, x []float32, s float32) {
 	}
 	for i := n; i < len(x); i++ {
 		dst[i] = x[i] + s
+	}
+}
+
+func leakyReluAVX2(dst, x []float32, s float32) {
+	n := len(x) &^ (8 - 1)
+	if n > 0 {
+		asmLeakyReluAVX2(&dst[0], &x[0], n, s)
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [8]float32
+		copy(buf[:], x[n:])
+		asmLeakyReluAVX2(&buf[0], &buf[0], 8, s)
+		copy(dst[n:], buf[:r])
+	}
+}
+
+func leakyReluGradAVX2(dst, a, b []float32, s float32) {
+	n := len(a) &^ (8 - 1)
+	if n > 0 {
+		asmLeakyReluGradAVX2(&dst[0], &a[0], &b[0], n, s)
+	}
+	if r := len(a) - n; r > 0 {
+		var ba, bb [8]float32
+		copy(ba[:], a[n:])
+		copy(bb[:], b[n:len(a)])
+		asmLeakyReluGradAVX2(&ba[0], &ba[0], &bb[0], 8, s)
+		copy(dst[n:], ba[:r])
 	}
 }
 

@@ -303,6 +303,23 @@ loop:
 	VZEROUPPER
 	RET
 
+// func asmReluAVX512(dst, x *float32, n int)
+TEXT ·asmReluAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+loop:
+	VMOVUPS (SI), Z0
+	VCMPPS.BCST $18, vmconst<>+896(SB), Z0, K1
+	VBLENDMPS.BCST vmconst<>+896(SB), Z0, K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
 // func asmAddAVX512(dst, a, b *float32, n int)
 TEXT ·asmAddAVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
@@ -447,6 +464,71 @@ loop:
 	VZEROUPPER
 	RET
 
+// func asmReluGradAVX512(dst, a, b *float32, n int)
+TEXT ·asmReluGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VCMPPS.BCST $30, vmconst<>+896(SB), Z0, K1
+	VBROADCASTSS vmconst<>+896(SB), Z28
+	VBLENDMPS Z1, Z28, K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmTanhGradAVX512(dst, a, b *float32, n int)
+TEXT ·asmTanhGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMULPS Z0, Z0, Z0
+	VBROADCASTSS vmconst<>+640(SB), Z28
+	VSUBPS Z0, Z28, Z0
+	VMULPS Z0, Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmSigmoidGradAVX512(dst, a, b *float32, n int)
+TEXT ·asmSigmoidGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMULPS Z0, Z1, Z1
+	VBROADCASTSS vmconst<>+640(SB), Z28
+	VSUBPS Z0, Z28, Z0
+	VMULPS Z0, Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
 // func asmScaleAVX512(dst, x *float32, n int, s float32)
 TEXT ·asmScaleAVX512(SB), NOSPLIT, $0-28
 	MOVQ dst+0(FP), DI
@@ -494,6 +576,47 @@ loop:
 	VMOVUPS Z0, (DI)
 	ADDQ $64, DI
 	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmLeakyReluAVX512(dst, x *float32, n int, s float32)
+TEXT ·asmLeakyReluAVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS s+24(FP), Z24
+loop:
+	VMOVUPS (SI), Z0
+	VMULPS Z24, Z0, Z1
+	VCMPPS.BCST $30, vmconst<>+896(SB), Z0, K1
+	VBLENDMPS Z0, Z1, K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmLeakyReluGradAVX512(dst, a, b *float32, n int, s float32)
+TEXT ·asmLeakyReluGradAVX512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS s+32(FP), Z24
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMULPS Z24, Z1, Z2
+	VCMPPS.BCST $30, vmconst<>+896(SB), Z0, K1
+	VBLENDMPS Z1, Z2, K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
 	SUBQ $16, CX
 	JNZ loop
 	VZEROUPPER
@@ -989,6 +1112,23 @@ loop:
 	VZEROUPPER
 	RET
 
+// func asmReluAVX2(dst, x *float32, n int)
+TEXT ·asmReluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+loop:
+	VMOVUPS (SI), Y0
+	VCMPPS $18, vmconst<>+896(SB), Y0, Y8
+	VBLENDVPS Y8, vmconst<>+896(SB), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
 // func asmAddAVX2(dst, a, b *float32, n int)
 TEXT ·asmAddAVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
@@ -1141,6 +1281,71 @@ loop:
 	VZEROUPPER
 	RET
 
+// func asmReluGradAVX2(dst, a, b *float32, n int)
+TEXT ·asmReluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VCMPPS $30, vmconst<>+896(SB), Y0, Y8
+	VBROADCASTSS vmconst<>+896(SB), Y13
+	VBLENDVPS Y8, Y1, Y13, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmTanhGradAVX2(dst, a, b *float32, n int)
+TEXT ·asmTanhGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VMULPS Y0, Y0, Y0
+	VBROADCASTSS vmconst<>+640(SB), Y13
+	VSUBPS Y0, Y13, Y0
+	VMULPS Y0, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmSigmoidGradAVX2(dst, a, b *float32, n int)
+TEXT ·asmSigmoidGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VMULPS Y0, Y1, Y1
+	VBROADCASTSS vmconst<>+640(SB), Y13
+	VSUBPS Y0, Y13, Y0
+	VMULPS Y0, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
 // func asmScaleAVX2(dst, x *float32, n int, s float32)
 TEXT ·asmScaleAVX2(SB), NOSPLIT, $0-28
 	MOVQ dst+0(FP), DI
@@ -1188,6 +1393,47 @@ loop:
 	VMOVUPS Y0, (DI)
 	ADDQ $32, DI
 	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmLeakyReluAVX2(dst, x *float32, n int, s float32)
+TEXT ·asmLeakyReluAVX2(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y12
+loop:
+	VMOVUPS (SI), Y0
+	VMULPS Y12, Y0, Y1
+	VCMPPS $30, vmconst<>+896(SB), Y0, Y8
+	VBLENDVPS Y8, Y0, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func asmLeakyReluGradAVX2(dst, a, b *float32, n int, s float32)
+TEXT ·asmLeakyReluGradAVX2(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS s+32(FP), Y12
+loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VMULPS Y12, Y1, Y2
+	VCMPPS $30, vmconst<>+896(SB), Y0, Y8
+	VBLENDVPS Y8, Y1, Y2, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
 	SUBQ $8, CX
 	JNZ loop
 	VZEROUPPER

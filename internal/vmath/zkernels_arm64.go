@@ -27,6 +27,9 @@ func asmSigmoidNEON(dst, x *float32, n int)
 func asmSoftplusNEON(dst, x *float32, n int)
 
 //go:noescape
+func asmReluNEON(dst, x *float32, n int)
+
+//go:noescape
 func asmAddNEON(dst, a, b *float32, n int)
 
 //go:noescape
@@ -42,6 +45,15 @@ func asmDivNEON(dst, a, b *float32, n int)
 func asmBceNEON(dst, a, b *float32, n int)
 
 //go:noescape
+func asmReluGradNEON(dst, a, b *float32, n int)
+
+//go:noescape
+func asmTanhGradNEON(dst, a, b *float32, n int)
+
+//go:noescape
+func asmSigmoidGradNEON(dst, a, b *float32, n int)
+
+//go:noescape
 func asmScaleNEON(dst, x *float32, n int, s float32)
 
 //go:noescape
@@ -49,6 +61,12 @@ func asmAxpyNEON(dst, x *float32, n int, s float32)
 
 //go:noescape
 func asmAddConstNEON(dst, x *float32, n int, s float32)
+
+//go:noescape
+func asmLeakyReluNEON(dst, x *float32, n int, s float32)
+
+//go:noescape
+func asmLeakyReluGradNEON(dst, a, b *float32, n int, s float32)
 
 //go:noescape
 func asmExpShiftSumNEON(dst, x *float32, n int, c float32, acc *float64)
@@ -69,6 +87,7 @@ var kernelsNEON = kernels{
 	path:  cpufeat.Path("neon"),
 	unary: unaryNEON, binary: binaryNEON,
 	scale: scaleNEON, axpy: axpyNEON, addConst: addConstNEON,
+	leakyRelu: leakyReluNEON, leakyReluGrad: leakyReluGradNEON,
 	expShiftSum: expShiftSumNEON, expSum: expSumNEON, sum: sumNEON, dot: dotNEON, max: maxNEON,
 }
 
@@ -86,6 +105,8 @@ func unaryNNEON(op int, dst, x *float32, n int) {
 		asmSigmoidNEON(dst, x, n)
 	case opSoftplus:
 		asmSoftplusNEON(dst, x, n)
+	case opRelu:
+		asmReluNEON(dst, x, n)
 	}
 }
 
@@ -116,6 +137,12 @@ func binaryNNEON(op int, dst, a, b *float32, n int) {
 		asmDivNEON(dst, a, b, n)
 	case opBCE:
 		asmBceNEON(dst, a, b, n)
+	case opReluGrad:
+		asmReluGradNEON(dst, a, b, n)
+	case opTanhGrad:
+		asmTanhGradNEON(dst, a, b, n)
+	case opSigmoidGrad:
+		asmSigmoidGradNEON(dst, a, b, n)
 	}
 }
 
@@ -164,6 +191,33 @@ func addConstNEON(dst, x []float32, s float32) {
 	}
 	for i := n; i < len(x); i++ {
 		dst[i] = x[i] + s
+	}
+}
+
+func leakyReluNEON(dst, x []float32, s float32) {
+	n := len(x) &^ (4 - 1)
+	if n > 0 {
+		asmLeakyReluNEON(&dst[0], &x[0], n, s)
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [4]float32
+		copy(buf[:], x[n:])
+		asmLeakyReluNEON(&buf[0], &buf[0], 4, s)
+		copy(dst[n:], buf[:r])
+	}
+}
+
+func leakyReluGradNEON(dst, a, b []float32, s float32) {
+	n := len(a) &^ (4 - 1)
+	if n > 0 {
+		asmLeakyReluGradNEON(&dst[0], &a[0], &b[0], n, s)
+	}
+	if r := len(a) - n; r > 0 {
+		var ba, bb [4]float32
+		copy(ba[:], a[n:])
+		copy(bb[:], b[n:len(a)])
+		asmLeakyReluGradNEON(&ba[0], &ba[0], &bb[0], 4, s)
+		copy(dst[n:], ba[:r])
 	}
 }
 

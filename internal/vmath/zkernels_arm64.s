@@ -607,6 +607,24 @@ loop:
 	BNE loop
 	RET
 
+// func asmReluNEON(dst, x *float32, n int)
+TEXT ·asmReluNEON(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD n+16(FP), R4
+	MOVW $0x00000000, R11
+	VDUP R11, V8.S4
+loop:
+	VLD1 (R1), [V0.S4]
+	WORD $0x6e20e510 // FCMGE V16.4S, V8.4S, V0.4S
+	VBIT V16.B16, V8.B16, V0.B16
+	VST1 [V0.S4], (R0)
+	ADD $16, R0
+	ADD $16, R1
+	SUBS $4, R4
+	BNE loop
+	RET
+
 // func asmAddNEON(dst, a, b *float32, n int)
 TEXT ·asmAddNEON(SB), NOSPLIT, $0-32
 	MOVD dst+0(FP), R0
@@ -814,6 +832,72 @@ loop:
 	BNE loop
 	RET
 
+// func asmReluGradNEON(dst, a, b *float32, n int)
+TEXT ·asmReluGradNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD n+24(FP), R4
+	MOVW $0x00000000, R11
+	VDUP R11, V8.S4
+loop:
+	VLD1 (R1), [V0.S4]
+	VLD1 (R2), [V1.S4]
+	WORD $0x6ea8e410 // FCMGT V16.4S, V0.4S, V8.4S
+	VORR V16.B16, V16.B16, V0.B16
+	VBSL V8.B16, V1.B16, V0.B16
+	VST1 [V0.S4], (R0)
+	ADD $16, R0
+	ADD $16, R1
+	ADD $16, R2
+	SUBS $4, R4
+	BNE loop
+	RET
+
+// func asmTanhGradNEON(dst, a, b *float32, n int)
+TEXT ·asmTanhGradNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD n+24(FP), R4
+	MOVW $0x3f800000, R11
+	VDUP R11, V8.S4
+loop:
+	VLD1 (R1), [V0.S4]
+	VLD1 (R2), [V1.S4]
+	WORD $0x6e20dc00 // Fmul V0.4S, V0.4S, V0.4S
+	WORD $0x4ea0d500 // Fsub V0.4S, V8.4S, V0.4S
+	WORD $0x6e20dc20 // Fmul V0.4S, V1.4S, V0.4S
+	VST1 [V0.S4], (R0)
+	ADD $16, R0
+	ADD $16, R1
+	ADD $16, R2
+	SUBS $4, R4
+	BNE loop
+	RET
+
+// func asmSigmoidGradNEON(dst, a, b *float32, n int)
+TEXT ·asmSigmoidGradNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD n+24(FP), R4
+	MOVW $0x3f800000, R11
+	VDUP R11, V8.S4
+loop:
+	VLD1 (R1), [V0.S4]
+	VLD1 (R2), [V1.S4]
+	WORD $0x6e20dc21 // Fmul V1.4S, V1.4S, V0.4S
+	WORD $0x4ea0d500 // Fsub V0.4S, V8.4S, V0.4S
+	WORD $0x6e20dc20 // Fmul V0.4S, V1.4S, V0.4S
+	VST1 [V0.S4], (R0)
+	ADD $16, R0
+	ADD $16, R1
+	ADD $16, R2
+	SUBS $4, R4
+	BNE loop
+	RET
+
 // func asmScaleNEON(dst, x *float32, n int, s float32)
 TEXT ·asmScaleNEON(SB), NOSPLIT, $0-28
 	MOVD dst+0(FP), R0
@@ -862,6 +946,52 @@ loop:
 	VST1 [V0.S4], (R0)
 	ADD $16, R0
 	ADD $16, R1
+	SUBS $4, R4
+	BNE loop
+	RET
+
+// func asmLeakyReluNEON(dst, x *float32, n int, s float32)
+TEXT ·asmLeakyReluNEON(SB), NOSPLIT, $0-28
+	MOVD dst+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD n+16(FP), R4
+	MOVWU s+24(FP), R11
+	VDUP R11, V24.S4
+	MOVW $0x00000000, R11
+	VDUP R11, V8.S4
+loop:
+	VLD1 (R1), [V0.S4]
+	WORD $0x6e38dc01 // Fmul V1.4S, V0.4S, V24.4S
+	WORD $0x6ea8e410 // FCMGT V16.4S, V0.4S, V8.4S
+	VBIF V16.B16, V1.B16, V0.B16
+	VST1 [V0.S4], (R0)
+	ADD $16, R0
+	ADD $16, R1
+	SUBS $4, R4
+	BNE loop
+	RET
+
+// func asmLeakyReluGradNEON(dst, a, b *float32, n int, s float32)
+TEXT ·asmLeakyReluGradNEON(SB), NOSPLIT, $0-36
+	MOVD dst+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD n+24(FP), R4
+	MOVWU s+32(FP), R11
+	VDUP R11, V24.S4
+	MOVW $0x00000000, R11
+	VDUP R11, V8.S4
+loop:
+	VLD1 (R1), [V0.S4]
+	VLD1 (R2), [V1.S4]
+	WORD $0x6e38dc22 // Fmul V2.4S, V1.4S, V24.4S
+	WORD $0x6ea8e410 // FCMGT V16.4S, V0.4S, V8.4S
+	VORR V16.B16, V16.B16, V0.B16
+	VBSL V2.B16, V1.B16, V0.B16
+	VST1 [V0.S4], (R0)
+	ADD $16, R0
+	ADD $16, R1
+	ADD $16, R2
 	SUBS $4, R4
 	BNE loop
 	RET

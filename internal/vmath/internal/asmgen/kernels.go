@@ -183,6 +183,13 @@ var unaryKernels = []Kernel{
 		b.Bin("add", V(0), V(2), V(1))
 		b.Store(0, V(0))
 	}},
+	{Name: "relu", Ptrs: []string{"dst", "x"}, Body: func(b Backend) {
+		// x <= 0 (ordered: false for NaN, which passes through) gives +0.
+		b.Load(V(0), 1)
+		b.Cmp("le", 0, V(0), C(0))
+		b.Sel(V(0), 0, C(0), V(0))
+		b.Store(0, V(0))
+	}},
 }
 
 var binaryKernels = []Kernel{
@@ -199,6 +206,33 @@ var binaryKernels = []Kernel{
 		b.Load(V(3), 2)
 		b.FNMA(V(2), V(0), V(3), V(2)) // max(x,0) - x·t, one rounding
 		b.Bin("add", V(0), V(2), V(1))
+		b.Store(0, V(0))
+	}},
+	// The activation gradients: a is the forward input (ReLU) or output
+	// (tanh, sigmoid), b the incoming gradient. Each operation rounds once
+	// in the order of the scalar Go definition, with no fused steps, so
+	// the results equal it bit for bit.
+	{Name: "reluGrad", Ptrs: []string{"dst", "a", "b"}, Body: func(b Backend) {
+		b.Load(V(0), 1)
+		b.Load(V(1), 2)
+		b.Cmp("gt", 0, V(0), C(0)) // false for NaN: gives +0 like a <= 0
+		b.Sel(V(0), 0, V(1), C(0)) // selected, not multiplied: Inf·0 would be NaN
+		b.Store(0, V(0))
+	}},
+	{Name: "tanhGrad", Ptrs: []string{"dst", "a", "b"}, Body: func(b Backend) {
+		b.Load(V(0), 1)
+		b.Load(V(1), 2)
+		b.Bin("mul", V(0), V(0), V(0))
+		b.Bin("sub", V(0), C(1), V(0))
+		b.Bin("mul", V(0), V(1), V(0)) // b·(1 - y·y)
+		b.Store(0, V(0))
+	}},
+	{Name: "sigmoidGrad", Ptrs: []string{"dst", "a", "b"}, Body: func(b Backend) {
+		b.Load(V(0), 1)
+		b.Load(V(1), 2)
+		b.Bin("mul", V(1), V(1), V(0))
+		b.Bin("sub", V(0), C(1), V(0))
+		b.Bin("mul", V(0), V(1), V(0)) // (b·y)·(1 - y)
 		b.Store(0, V(0))
 	}},
 }
@@ -227,6 +261,21 @@ var scalarKernels = []Kernel{
 	{Name: "addConst", Ptrs: []string{"dst", "x"}, Scalars: []string{"s"}, Body: func(b Backend) {
 		b.Load(V(0), 1)
 		b.Bin("add", V(0), V(0), S(0))
+		b.Store(0, V(0))
+	}},
+	{Name: "leakyRelu", Ptrs: []string{"dst", "x"}, Scalars: []string{"s"}, Body: func(b Backend) {
+		b.Load(V(0), 1)
+		b.Bin("mul", V(1), V(0), S(0))
+		b.Cmp("gt", 0, V(0), C(0)) // false for NaN: NaN·s is NaN
+		b.Sel(V(0), 0, V(0), V(1))
+		b.Store(0, V(0))
+	}},
+	{Name: "leakyReluGrad", Ptrs: []string{"dst", "a", "b"}, Scalars: []string{"s"}, Body: func(b Backend) {
+		b.Load(V(0), 1)
+		b.Load(V(1), 2)
+		b.Bin("mul", V(2), V(1), S(0))
+		b.Cmp("gt", 0, V(0), C(0))
+		b.Sel(V(0), 0, V(1), V(2))
 		b.Store(0, V(0))
 	}},
 }

@@ -111,6 +111,7 @@ var kernels{{.S}} = kernels{
 	path: cpufeat.Path("{{.Path}}"),
 	unary: unary{{.S}}, binary: binary{{.S}},
 	scale: scale{{.S}}, axpy: axpy{{.S}}, addConst: addConst{{.S}},
+	leakyRelu: leakyRelu{{.S}}, leakyReluGrad: leakyReluGrad{{.S}},
 	expShiftSum: expShiftSum{{.S}}, expSum: expSum{{.S}}, sum: sum{{.S}}, dot: dot{{.S}}, max: max{{.S}},
 }
 
@@ -192,6 +193,33 @@ func addConst{{.S}}(dst, x []float32, s float32) {
 	}
 	for i := n; i < len(x); i++ {
 		dst[i] = x[i] + s
+	}
+}
+
+func leakyRelu{{.S}}(dst, x []float32, s float32) {
+	n := len(x) &^ ({{.W}} - 1)
+	if n > 0 {
+		asmLeakyRelu{{.S}}(&dst[0], &x[0], n, s)
+	}
+	if r := len(x) - n; r > 0 {
+		var buf [{{.W}}]float32
+		copy(buf[:], x[n:])
+		asmLeakyRelu{{.S}}(&buf[0], &buf[0], {{.W}}, s)
+		copy(dst[n:], buf[:r])
+	}
+}
+
+func leakyReluGrad{{.S}}(dst, a, b []float32, s float32) {
+	n := len(a) &^ ({{.W}} - 1)
+	if n > 0 {
+		asmLeakyReluGrad{{.S}}(&dst[0], &a[0], &b[0], n, s)
+	}
+	if r := len(a) - n; r > 0 {
+		var ba, bb [{{.W}}]float32
+		copy(ba[:], a[n:])
+		copy(bb[:], b[n:len(a)])
+		asmLeakyReluGrad{{.S}}(&ba[0], &ba[0], &bb[0], {{.W}}, s)
+		copy(dst[n:], ba[:r])
 	}
 }
 
