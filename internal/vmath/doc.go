@@ -1,8 +1,9 @@
 // Package vmath owns the CPU device's vectorised elementwise kernels:
 // exp, log, log1p, tanh, sigmoid, softplus, the fused forms training needs
-// (BCE with logits, row softmax and log-softmax) and plain float32 vector
-// arithmetic and reductions (Add, Sub, Mul, Div, Scale, Axpy, AddConst,
-// Sum, Dot, Max).
+// (BCE with logits, row softmax and log-softmax), the activations and
+// activation gradients (Relu, LeakyRelu, ReluGrad, LeakyReluGrad,
+// TanhGrad, SigmoidGrad) and plain float32 vector arithmetic and
+// reductions (Add, Sub, Mul, Div, Scale, Axpy, AddConst, Sum, Dot, Max).
 //
 // Each kernel exists in Go assembly for amd64 AVX-512 and AVX2+FMA and for
 // arm64 NEON, and in portable Go. The assembly of all three instruction
@@ -65,6 +66,15 @@
 // rounded; Axpy is fused on the SIMD paths. Sum and Dot accumulate in
 // float64 lanes (products exact), so their only error of note is the final
 // rounding unless the sum cancels far below its terms.
+//
+// The activation kernels are exact: on every path they equal their scalar
+// float32 definitions (given with each function; the CPU device's former
+// loops and the Metal shaders) bit for bit, for every input including ±0,
+// ±Inf, NaN and subnormals, because each step is one correctly rounded
+// operation in the definition's order and nothing is fused (TanhGrad is
+// g·(1-y·y) with y·y rounded first). They select instead of branching, so
+// random signs cost nothing. NaN results are NaN; only Relu promises the
+// input's NaN bits.
 //
 // Special values follow package math: exp(+Inf)=+Inf, exp(-Inf)=+0,
 // exp overflows to +Inf above 88.72 and underflows through the subnormals

@@ -40,3 +40,33 @@ func FuzzUnaryBits(f *testing.F) {
 		}
 	})
 }
+
+// FuzzActivationBits checks the activation kernels on every path at
+// arbitrary bit patterns of x (or y, or the forward input a), g and alpha
+// against their scalar definitions, exactly.
+func FuzzActivationBits(f *testing.F) {
+	for _, u := range actSpecials {
+		f.Add(u, u^0x80000000, uint32(0x3e4ccccd))
+	}
+	f.Add(uint32(0xbf800000), uint32(0x7f800000), uint32(0x7f800000))
+	orig := Path()
+	defer SetPath(orig)
+	f.Fuzz(func(t *testing.T, u1, u2, ua uint32) {
+		// 19 lanes: a whole vector on every path plus a tail; lanes vary
+		// the patterns so one input covers both signs and neighbours.
+		x, g := make([]float32, 19), make([]float32, 19)
+		for i := range x {
+			x[i] = math.Float32frombits(u1 ^ uint32(i&1)<<31 + uint32(i/2))
+			g[i] = math.Float32frombits(u2 + uint32(i))
+		}
+		alpha := math.Float32frombits(ua)
+		for _, p := range builtPaths() {
+			if err := SetPath(p); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range actCases {
+				checkAct(t, c, x, g, alpha)
+			}
+		}
+	})
+}
