@@ -86,9 +86,18 @@ func newStrided(l *Layout, start int) strided {
 	return s
 }
 
-func (s *strided) next() {
-	l := s.l
-	for d := l.Rank - 1; d >= 0; d-- {
+// advance moves s forward by n elements along the innermost dimension,
+// which must not run past its end (n ≤ Shape[last] − idx[last]).
+func (s *strided) advance(n int) {
+	l, d := s.l, s.l.Rank-1
+	s.idx[d] += n
+	s.off += n * l.Strides[d]
+	if s.idx[d] < l.Shape[d] {
+		return
+	}
+	s.off -= s.idx[d] * l.Strides[d]
+	s.idx[d] = 0
+	for d--; d >= 0; d-- {
 		s.idx[d]++
 		s.off += l.Strides[d]
 		if s.idx[d] < l.Shape[d] {
@@ -99,17 +108,59 @@ func (s *strided) next() {
 	}
 }
 
-// gatherLayout reads elements [lo, hi) of l into dst.
+// coalesced merges adjacent dimensions of l that step through storage as
+// one (a permuted copy's inner runs become as long as they can be).
+func coalesced(l *Layout) Layout {
+	c := Layout{Buf: l.Buf, Off: l.Off}
+	for d := range l.Rank {
+		if l.Shape[d] == 1 {
+			continue
+		}
+		if c.Rank > 0 && c.Strides[c.Rank-1] == l.Strides[d]*l.Shape[d] {
+			c.Shape[c.Rank-1] *= l.Shape[d]
+			c.Strides[c.Rank-1] = l.Strides[d]
+			continue
+		}
+		c.Shape[c.Rank], c.Strides[c.Rank] = l.Shape[d], l.Strides[d]
+		c.Rank++
+	}
+	if c.Rank == 0 {
+		c.Rank, c.Shape[0] = 1, 1
+	}
+	return c
+}
+
+// gatherLayout reads elements [lo, hi) of l into dst, a run of the
+// innermost dimension at a time.
 func gatherLayout(dst []float32, l *Layout, lo, hi int) {
 	src := l.Buf.Float32s(layoutSpan(l))
 	if l.Contiguous() {
 		copy(dst, src[l.Off+lo:l.Off+hi])
 		return
 	}
-	it := newStrided(l, lo)
-	for i := range hi - lo {
-		dst[i] = src[it.off]
-		it.next()
+	c := coalesced(l)
+	last := c.Rank - 1
+	inner, step := c.Shape[last], c.Strides[last]
+	it := newStrided(&c, lo)
+	for i, n := 0, hi-lo; i < n; {
+		run := min(inner-it.idx[last], n-i)
+		out := dst[i : i+run]
+		switch step {
+		case 1:
+			copy(out, src[it.off:it.off+run])
+		case 0:
+			v := src[it.off]
+			for j := range out {
+				out[j] = v
+			}
+		default:
+			in := src[it.off : it.off+(run-1)*step+1]
+			for j := range out {
+				out[j] = in[j*step]
+			}
+		}
+		i += run
+		it.advance(run)
 	}
 }
 
@@ -259,7 +310,7 @@ func binaryFn(op BinaryOp, alpha, beta float32) func(a, b float32) float32 {
 	case OpEqual:
 		return func(a, b float32) float32 { return b2f(a == b) }
 	case OpTanhGrad:
-		return func(y, g float32) float32 { return g * (1 - y*y) }
+		return func(y, g float32) float32 { return g * (1 - float32(y*y)) } // unfused, as vmath and the shaders
 	case OpSigmoidGrad:
 		return func(y, g float32) float32 { return g * y * (1 - y) }
 	case OpReluGrad:
@@ -347,11 +398,24 @@ func cpuReduce(_ Device, p ReduceParams) {
 			base := o*p.Axis*p.Inner + in
 			switch p.Op {
 			case ReduceSum:
-				var s float64
-				for k := range p.Axis {
-					s += float64(x[base+k*p.Inner])
+				if p.Inner == 1 {
+					out[oi] = sumDense(x[base : base+p.Axis])
+					continue
 				}
-				out[oi] = float32(s)
+				// A run of outputs sharing o, summed row by row (each output
+				// still adds its terms in axis order).
+				n := min(hi-oi, p.Inner-in, 64)
+				var acc [64]float64
+				for k := range p.Axis {
+					row := x[base+k*p.Inner : base+k*p.Inner+n]
+					for j, v := range row {
+						acc[j] += float64(v)
+					}
+				}
+				for j := range n {
+					out[oi+j] = float32(acc[j])
+				}
+				oi += n - 1
 			case ReduceMax, ReduceMin:
 				m := float32(math.Inf(-1))
 				if p.Op == ReduceMin {
@@ -372,6 +436,23 @@ func cpuReduce(_ Device, p ReduceParams) {
 			}
 		}
 	})
+}
+
+// sumDense is the float64 sum of x in four interleaved partial sums (a
+// single running sum would wait on each addition's latency).
+func sumDense(x []float32) float32 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return float32((s0 + s1) + (s2 + s3))
 }
 
 func cpuSoftmax(_ Device, p SoftmaxParams) {

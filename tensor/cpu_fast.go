@@ -42,27 +42,10 @@ func fastUnary(p UnaryParams) bool {
 		vmath.Scale(out, x, -1)
 		return true
 	case OpRelu:
-		forRange(p.N, 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x[i]
-				if !(v > 0) && v == v {
-					v = 0
-				}
-				out[i] = v
-			}
-		})
+		vmath.Relu(out, x)
 		return true
 	case OpLeakyRelu:
-		a := p.Alpha
-		forRange(p.N, 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x[i]
-				if !(v > 0) {
-					v *= a
-				}
-				out[i] = v
-			}
-		})
+		vmath.LeakyRelu(out, x, p.Alpha)
 		return true
 	}
 	return false
@@ -71,47 +54,18 @@ func fastUnary(p UnaryParams) bool {
 // fastGrad handles the fused activation gradients on dense operands: a is
 // the activation's input or output, b the upstream gradient.
 func fastGrad(p BinaryParams, out, a, b []float32) bool {
-	alpha := p.Alpha
-	var fn func(lo, hi int)
 	switch p.Op {
 	case OpReluGrad:
-		fn = func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if a[i] > 0 {
-					out[i] = b[i]
-				} else {
-					out[i] = 0
-				}
-			}
-		}
+		vmath.ReluGrad(out, a, b)
 	case OpLeakyReluGrad:
-		fn = func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if a[i] > 0 {
-					out[i] = b[i]
-				} else {
-					out[i] = alpha * b[i]
-				}
-			}
-		}
+		vmath.LeakyReluGrad(out, a, b, p.Alpha)
 	case OpTanhGrad:
-		fn = func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				y := a[i]
-				out[i] = b[i] * (1 - y*y)
-			}
-		}
+		vmath.TanhGrad(out, a, b)
 	case OpSigmoidGrad:
-		fn = func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				y := a[i]
-				out[i] = b[i] * y * (1 - y)
-			}
-		}
+		vmath.SigmoidGrad(out, a, b)
 	default:
 		return false
 	}
-	forRange(p.N, 1, fn)
 	return true
 }
 

@@ -89,6 +89,21 @@ func convF32(v tensor.View, n int) []float32 {
 	return v.Buf.Float32s(v.Off + n)[v.Off:]
 }
 
+// validRange is the range [lo, hi) of output positions o in [0, n) whose
+// input index o·stride + base falls inside [0, size): the window positions
+// that read the image rather than its zero padding.
+func validRange(n, stride, base, size int) (lo, hi int) {
+	if base < 0 {
+		lo = (-base + stride - 1) / stride
+	}
+	if last := size - 1 - base; last < 0 {
+		hi = 0
+	} else {
+		hi = min(n, last/stride+1)
+	}
+	return min(lo, hi), hi
+}
+
 func cpuIm2col(_ tensor.Device, p Im2colParams) {
 	g := p.Geom
 	hw, l := g.H*g.W, g.OH*g.OW
@@ -103,26 +118,24 @@ func cpuIm2col(_ tensor.Device, p Im2colParams) {
 			kh, kw := k/g.KW, k%g.KW
 			src := x[(n*g.C+c)*hw : (n*g.C+c+1)*hw]
 			dst := cols[r*nl+n*l : r*nl+(n+1)*l]
-			for oh := range g.OH {
-				ih := oh*g.StrideH - g.PadH + kh*g.DilH
+			ohLo, ohHi := validRange(g.OH, g.StrideH, kh*g.DilH-g.PadH, g.H)
+			owLo, owHi := validRange(g.OW, g.StrideW, kw*g.DilW-g.PadW, g.W)
+			clear(dst[:ohLo*g.OW])
+			clear(dst[ohHi*g.OW:])
+			for oh := ohLo; oh < ohHi; oh++ {
 				row := dst[oh*g.OW : (oh+1)*g.OW]
-				if ih < 0 || ih >= g.H {
-					clear(row)
+				clear(row[:owLo])
+				clear(row[owHi:])
+				ih := oh*g.StrideH - g.PadH + kh*g.DilH
+				iw := owLo*g.StrideW - g.PadW + kw*g.DilW
+				srow := src[ih*g.W+iw : (ih+1)*g.W]
+				run := row[owLo:owHi]
+				if g.StrideW == 1 {
+					copy(run, srow)
 					continue
 				}
-				srow := src[ih*g.W : (ih+1)*g.W]
-				iw := kw*g.DilW - g.PadW
-				if g.StrideW == 1 && iw >= 0 && iw+g.OW <= g.W {
-					copy(row, srow[iw:iw+g.OW])
-					continue
-				}
-				for ow := range row {
-					if iw >= 0 && iw < g.W {
-						row[ow] = srow[iw]
-					} else {
-						row[ow] = 0
-					}
-					iw += g.StrideW
+				for j := range run {
+					run[j] = srow[j*g.StrideW]
 				}
 			}
 		}
@@ -143,22 +156,28 @@ func cpuCol2im(_ tensor.Device, p Col2imParams) {
 			dst := x[nc*hw : (nc+1)*hw]
 			clear(dst)
 			for kh := range g.KH {
+				ohLo, ohHi := validRange(g.OH, g.StrideH, kh*g.DilH-g.PadH, g.H)
 				for kw := range g.KW {
+					owLo, owHi := validRange(g.OW, g.StrideW, kw*g.DilW-g.PadW, g.W)
+					if owLo >= owHi {
+						continue
+					}
 					r := (c*g.KH+kh)*g.KW + kw
 					src := cols[r*nl+n*l : r*nl+(n+1)*l]
-					for oh := range g.OH {
+					for oh := ohLo; oh < ohHi; oh++ {
 						ih := oh*g.StrideH - g.PadH + kh*g.DilH
-						if ih < 0 || ih >= g.H {
+						iw := owLo*g.StrideW - g.PadW + kw*g.DilW
+						drow := dst[ih*g.W+iw : (ih+1)*g.W]
+						srow := src[oh*g.OW+owLo : oh*g.OW+owHi]
+						if g.StrideW == 1 {
+							drow = drow[:len(srow)]
+							for j, v := range srow {
+								drow[j] += v
+							}
 							continue
 						}
-						drow := dst[ih*g.W : (ih+1)*g.W]
-						srow := src[oh*g.OW : (oh+1)*g.OW]
-						iw := kw*g.DilW - g.PadW
-						for _, v := range srow {
-							if iw >= 0 && iw < g.W {
-								drow[iw] += v
-							}
-							iw += g.StrideW
+						for j, v := range srow {
+							drow[j*g.StrideW] += v
 						}
 					}
 				}

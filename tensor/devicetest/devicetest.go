@@ -372,7 +372,8 @@ func opCases() []opCase {
 		for _, rc := range []struct {
 			shape []int
 			axes  []int
-		}{{[]int{3, 4, 5}, []int{1}}, {[]int{3, 4, 5}, []int{0, 2}}, {[]int{3, 4, 5}, nil}, {[]int{129}, nil}, {[]int{7, 1}, []int{1}}, {[]int{2, 67}, []int{-1}}} {
+		}{{[]int{3, 4, 5}, []int{1}}, {[]int{3, 4, 5}, []int{0, 2}}, {[]int{3, 4, 5}, nil}, {[]int{129}, nil}, {[]int{7, 1}, []int{1}}, {[]int{2, 67}, []int{-1}},
+			{[]int{2, 3, 150}, []int{1}}, {[]int{3, 130}, []int{0}}} { // inner runs longer than a 64-wide block
 			for _, keep := range []bool{false, true} {
 				add(opCase{name: fmt.Sprintf("%s/%v/axes=%v/keep=%v", rd.name, rc.shape, rc.axes, keep), kernels: []string{"reduce", "binary", "copy"},
 					inputs: []input{{shape: rc.shape}},
