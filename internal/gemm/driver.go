@@ -47,6 +47,9 @@ func (im *impl) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float
 		im.direct(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if im.skinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
 	j := jobs.Get().(*job)
 	j.im = im
 	j.transA, j.transB = transA, transB

@@ -391,3 +391,23 @@ func FuzzSgemm(f *testing.F) {
 		}
 	})
 }
+
+// TestSgemmSkinny covers the matrix-vector and dot-product paths (skinny.go)
+// in every transpose combination, at sizes that split across workers.
+func TestSgemmSkinny(t *testing.T) {
+	shapes := [][3]int{{1, 700, 600}, {700, 1, 600}, {1, 1, 3000}, {40, 20, 3000}, {3, 5, skinnyDotK}, {2, 3, skinnyDotK - 1}}
+	rng := rand.New(rand.NewPCG(5, 6))
+	n := 0
+	for _, s := range shapes {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				n++
+				tc := testCase{transA: ta, transB: tb, m: s[0], n: s[1], k: s[2],
+					alpha: []float32{1, -0.5}[n%2], beta: []float32{0, 1, 0.25}[n%3], padA: n % 3, padB: (n + 1) % 3, padC: n % 2}
+				if !checkCase(t, tc, rng) {
+					return
+				}
+			}
+		}
+	}
+}

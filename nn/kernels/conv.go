@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ingotml/ingot/tensor"
 )
@@ -89,19 +90,24 @@ func convF32(v tensor.View, n int) []float32 {
 	return v.Buf.Float32s(v.Off + n)[v.Off:]
 }
 
-// validRange is the range [lo, hi) of output positions o in [0, n) whose
-// input index o·stride + base falls inside [0, size): the window positions
-// that read the image rather than its zero padding.
-func validRange(n, stride, base, size int) (lo, hi int) {
-	if base < 0 {
-		lo = (-base + stride - 1) / stride
+// The CPU kernels work on one zero-padded image plane at a time (a few KB,
+// in L1), so the window loops need no bounds tests: each output row is a
+// strided read (im2col) or strided accumulation (col2im) of a padded row.
+
+// planes recycles the padded planes.
+var planes = sync.Pool{New: func() any { return new([]float32) }}
+
+// padded returns a cleared (H+2·PadH)×(W+2·PadW) plane from the pool.
+func (g ConvGeom) padded() (*[]float32, []float32, int) {
+	wp := g.W + 2*g.PadW
+	n := (g.H + 2*g.PadH) * wp
+	b := planes.Get().(*[]float32)
+	if cap(*b) < n {
+		*b = make([]float32, n)
 	}
-	if last := size - 1 - base; last < 0 {
-		hi = 0
-	} else {
-		hi = min(n, last/stride+1)
-	}
-	return min(lo, hi), hi
+	p := (*b)[:n]
+	clear(p)
+	return b, p, wp
 }
 
 func cpuIm2col(_ tensor.Device, p Im2colParams) {
@@ -110,32 +116,22 @@ func cpuIm2col(_ tensor.Device, p Im2colParams) {
 	nl := g.N * l
 	x := convF32(p.X, g.N*g.C*hw)
 	cols := convF32(p.Cols, g.ColRows()*nl)
-	// One task per (row, image): a contiguous run of OH·OW outputs.
-	convParallelFor(g.ColRows()*g.N, l, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			r, n := t/g.N, t%g.N
-			c, k := r/(g.KH*g.KW), r%(g.KH*g.KW)
-			kh, kw := k/g.KW, k%g.KW
-			src := x[(n*g.C+c)*hw : (n*g.C+c+1)*hw]
-			dst := cols[r*nl+n*l : r*nl+(n+1)*l]
-			ohLo, ohHi := validRange(g.OH, g.StrideH, kh*g.DilH-g.PadH, g.H)
-			owLo, owHi := validRange(g.OW, g.StrideW, kw*g.DilW-g.PadW, g.W)
-			clear(dst[:ohLo*g.OW])
-			clear(dst[ohHi*g.OW:])
-			for oh := ohLo; oh < ohHi; oh++ {
-				row := dst[oh*g.OW : (oh+1)*g.OW]
-				clear(row[:owLo])
-				clear(row[owHi:])
-				ih := oh*g.StrideH - g.PadH + kh*g.DilH
-				iw := owLo*g.StrideW - g.PadW + kw*g.DilW
-				srow := src[ih*g.W+iw : (ih+1)*g.W]
-				run := row[owLo:owHi]
-				if g.StrideW == 1 {
-					copy(run, srow)
-					continue
-				}
-				for j := range run {
-					run[j] = srow[j*g.StrideW]
+	// One task per (n, c) plane: its KH·KW rows of the column matrix, each
+	// a contiguous run of OH·OW outputs.
+	convParallelFor(g.N*g.C, g.KH*g.KW*l, func(lo, hi int) {
+		b, pad, wp := g.padded()
+		defer planes.Put(b)
+		for nc := lo; nc < hi; nc++ {
+			n, c := nc/g.C, nc%g.C
+			src := x[nc*hw : (nc+1)*hw]
+			for ih := range g.H {
+				copy(pad[(ih+g.PadH)*wp+g.PadW:], src[ih*g.W:(ih+1)*g.W])
+			}
+			for kh := range g.KH {
+				for kw := range g.KW {
+					r := (c*g.KH+kh)*g.KW + kw
+					dst := cols[r*nl+n*l : r*nl+(n+1)*l]
+					gatherRows(dst, pad[kh*g.DilH*wp+kw*g.DilW:], g.OH, g.OW, g.StrideH*wp, g.StrideW)
 				}
 			}
 		}
@@ -149,38 +145,26 @@ func cpuCol2im(_ tensor.Device, p Col2imParams) {
 	x := convF32(p.X, g.N*g.C*hw)
 	cols := convF32(p.Cols, g.ColRows()*nl)
 	// One task per (n, c) plane: every element sums the window positions
-	// that read it, in (kh, kw, oh, ow) order.
+	// that read it, in (kh, kw, oh, ow) order; the sums that land in the
+	// padding are dropped.
 	convParallelFor(g.N*g.C, g.KH*g.KW*l, func(lo, hi int) {
+		b, pad, wp := g.padded()
+		defer planes.Put(b)
 		for nc := lo; nc < hi; nc++ {
 			n, c := nc/g.C, nc%g.C
-			dst := x[nc*hw : (nc+1)*hw]
-			clear(dst)
+			if nc > lo {
+				clear(pad)
+			}
 			for kh := range g.KH {
-				ohLo, ohHi := validRange(g.OH, g.StrideH, kh*g.DilH-g.PadH, g.H)
 				for kw := range g.KW {
-					owLo, owHi := validRange(g.OW, g.StrideW, kw*g.DilW-g.PadW, g.W)
-					if owLo >= owHi {
-						continue
-					}
 					r := (c*g.KH+kh)*g.KW + kw
 					src := cols[r*nl+n*l : r*nl+(n+1)*l]
-					for oh := ohLo; oh < ohHi; oh++ {
-						ih := oh*g.StrideH - g.PadH + kh*g.DilH
-						iw := owLo*g.StrideW - g.PadW + kw*g.DilW
-						drow := dst[ih*g.W+iw : (ih+1)*g.W]
-						srow := src[oh*g.OW+owLo : oh*g.OW+owHi]
-						if g.StrideW == 1 {
-							drow = drow[:len(srow)]
-							for j, v := range srow {
-								drow[j] += v
-							}
-							continue
-						}
-						for j, v := range srow {
-							drow[j*g.StrideW] += v
-						}
-					}
+					scatterRows(pad[kh*g.DilH*wp+kw*g.DilW:], src, g.OH, g.OW, g.StrideH*wp, g.StrideW)
 				}
+			}
+			dst := x[nc*hw : (nc+1)*hw]
+			for ih := range g.H {
+				copy(dst[ih*g.W:(ih+1)*g.W], pad[(ih+g.PadH)*wp+g.PadW:])
 			}
 		}
 	})
