@@ -273,6 +273,9 @@ func cpuUnary(_ Device, p UnaryParams) {
 	forRange(p.N, 4, func(lo, hi int) {
 		o := out[lo:hi]
 		gatherLayout(o, &p.X, lo, hi)
+		if denseUnary(p.Op, p.Alpha, p.Beta, o, o) {
+			return
+		}
 		for i, x := range o {
 			o[i] = fn(x)
 		}
@@ -356,13 +359,16 @@ func cpuBinary(_ Device, p BinaryParams) {
 	fn := binaryFn(p.Op, p.Alpha, p.Beta)
 	out := f32(p.Out, p.N)
 	forRange(p.N, 2, func(lo, hi int) {
-		var tmp [256]float32
+		var tmp [1024]float32
 		for s := lo; s < hi; s += len(tmp) {
 			e := min(s+len(tmp), hi)
 			o := out[s:e]
 			gatherLayout(o, &p.A, s, e)
 			b := tmp[:e-s]
 			gatherLayout(b, &p.B, s, e)
+			if denseBinary(p.Op, p.Alpha, o, o, b) {
+				continue
+			}
 			for i := range o {
 				o[i] = fn(o[i], b[i])
 			}
@@ -517,8 +523,13 @@ func cpuScatterAdd(_ Device, p ScatterAddParams) {
 func cpuRand(_ Device, p RandParams) {
 	out := f32(p.Out, p.N)
 	forRange(p.N, 16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = RandomValue(p.Dist, p.A, p.B, p.Seed, p.Stream, p.Counter+uint64(i))
+		for i := lo; i < hi; {
+			g := p.Counter + uint64(i)
+			v := randomBlock(p.Dist, p.A, p.B, Philox(p.Seed, p.Stream, g/4))
+			for l := g % 4; l < 4 && i < hi; l++ {
+				out[i] = v[l]
+				i++
+			}
 		}
 	})
 }

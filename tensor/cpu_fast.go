@@ -18,53 +18,60 @@ func fastUnary(p UnaryParams) bool {
 	if !p.X.Contiguous() {
 		return false
 	}
-	out, x := f32(p.Out, p.N), f32(View{p.X.Buf, p.X.Off}, p.N)
-	if fn := vmathUnary[p.Op]; fn != nil {
+	return denseUnary(p.Op, p.Alpha, p.Beta, f32(p.Out, p.N), f32(View{p.X.Buf, p.X.Off}, p.N))
+}
+
+// denseUnary applies op to dense slices with a vector kernel (out may be
+// x); it reports whether op has one.
+func denseUnary(op UnaryOp, alpha, beta float32, out, x []float32) bool {
+	if fn := vmathUnary[op]; fn != nil {
 		fn(out, x)
 		return true
 	}
-	switch p.Op {
+	switch op {
 	case OpAffine:
-		if p.Beta == 0 {
-			vmath.Scale(out, x, p.Alpha)
-		} else if p.Alpha == 1 {
-			vmath.AddConst(out, x, p.Beta)
+		if beta == 0 {
+			vmath.Scale(out, x, alpha)
+		} else if alpha == 1 {
+			vmath.AddConst(out, x, beta)
 		} else {
-			a, b := p.Alpha, p.Beta
-			forRange(p.N, 1, func(lo, hi int) {
+			forRange(len(x), 1, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
-					out[i] = a*x[i] + b
+					out[i] = alpha*x[i] + beta
 				}
 			})
 		}
-		return true
 	case OpNeg:
 		vmath.Scale(out, x, -1)
-		return true
 	case OpRelu:
 		vmath.Relu(out, x)
-		return true
 	case OpLeakyRelu:
-		vmath.LeakyRelu(out, x, p.Alpha)
-		return true
+		vmath.LeakyRelu(out, x, alpha)
+	default:
+		return false
 	}
-	return false
+	return true
 }
 
-// fastGrad handles the fused activation gradients on dense operands: a is
-// the activation's input or output, b the upstream gradient.
-func fastGrad(p BinaryParams, out, a, b []float32) bool {
-	switch p.Op {
+// denseBinary applies op to dense slices with a vector kernel (out may be
+// a or b); it reports whether op has one. For the activation gradients a
+// is the activation's input or output and b the upstream gradient.
+func denseBinary(op BinaryOp, alpha float32, out, a, b []float32) bool {
+	switch op {
 	case OpReluGrad:
 		vmath.ReluGrad(out, a, b)
 	case OpLeakyReluGrad:
-		vmath.LeakyReluGrad(out, a, b, p.Alpha)
+		vmath.LeakyReluGrad(out, a, b, alpha)
 	case OpTanhGrad:
 		vmath.TanhGrad(out, a, b)
 	case OpSigmoidGrad:
 		vmath.SigmoidGrad(out, a, b)
 	default:
-		return false
+		fn := vmathBinary[op]
+		if fn == nil {
+			return false
+		}
+		fn(out, a, b)
 	}
 	return true
 }
@@ -103,16 +110,12 @@ func fastBinary(p BinaryParams) bool {
 		vmath.Axpy(out, f32(View{p.B.Buf, p.B.Off}, p.N), p.Alpha)
 		return true
 	}
-	if p.B.Contiguous() && fastGrad(p, out, a, f32(View{p.B.Buf, p.B.Off}, p.N)) {
-		return true
+	if p.B.Contiguous() {
+		return denseBinary(p.Op, p.Alpha, out, a, f32(View{p.B.Buf, p.B.Off}, p.N))
 	}
 	fn := vmathBinary[p.Op]
 	if fn == nil {
 		return false
-	}
-	if p.B.Contiguous() {
-		fn(out, a, f32(View{p.B.Buf, p.B.Off}, p.N))
-		return true
 	}
 	inner, ok := rowBroadcast(&p.B)
 	if !ok || inner < 16 {

@@ -42,30 +42,36 @@ func uniform01(x uint32) float32 { return float32(x>>8) * inv24 }
 // RandomValue is the value of element g (counter g) of a distribution; the
 // CPU's rand kernel and the conformance suite use it as the definition.
 func RandomValue(dist Dist, a, b float32, seed, stream, g uint64) float32 {
-	w := Philox(seed, stream, g/4)
-	lane := g % 4
+	return randomBlock(dist, a, b, Philox(seed, stream, g/4))[g%4]
+}
+
+// randomBlock is the four values of the elements that share the Philox
+// block w (a normal pair comes from two adjacent words).
+func randomBlock(dist Dist, a, b float32, w [4]uint32) (v [4]float32) {
 	switch dist {
 	case DistUniform:
-		u := uniform01(w[lane])
-		return float32(float32(b-a)*u) + a
+		for i, x := range w {
+			v[i] = float32(float32(b-a)*uniform01(x)) + a
+		}
 	case DistBernoulli:
-		if uniform01(w[lane]) < a {
-			return 1
+		for i, x := range w {
+			if uniform01(x) < a {
+				v[i] = 1
+			}
 		}
-		return 0
 	case DistNormal:
-		p := lane &^ 1
-		u1 := float32((w[p]>>8)+1) * inv24 // (0, 1]
-		u2 := uniform01(w[p+1])
-		r := float32(math.Sqrt(float64(float32(-2) * logUnit(u1))))
-		s, c := sinCosTurn(u2)
-		z := c
-		if lane&1 == 1 {
-			z = s
+		for p := 0; p < 4; p += 2 {
+			u1 := float32((w[p]>>8)+1) * inv24 // (0, 1]
+			u2 := uniform01(w[p+1])
+			r := float32(math.Sqrt(float64(float32(-2) * logUnit(u1))))
+			s, c := sinCosTurn(u2)
+			v[p] = float32(float32(r*c)*b) + a
+			v[p+1] = float32(float32(r*s)*b) + a
 		}
-		return float32(float32(r*z)*b) + a
+	default:
+		panic("tensor: unknown distribution")
 	}
-	panic("tensor: unknown distribution")
+	return v
 }
 
 // logUnit is ln u for u in (0, 1] using only correctly rounded float32
