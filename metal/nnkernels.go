@@ -6,7 +6,7 @@ import (
 )
 
 // registerNNKernels adds the MSL twins of package nn/kernels (shaders
-// conv.metal, rnn.metal, optim.metal). A view a kernel does not use may be
+// conv.metal, rnn.metal, optim.metal, norm.metal). A view a kernel does not use may be
 // zero: it binds the status buffer as a placeholder, which the kernel never
 // reads.
 func registerNNKernels(t *tensor.KernelTable) {
@@ -79,6 +79,35 @@ func registerNNKernels(t *tensor.KernelTable) {
 	})
 	tensor.Implement(t, kernels.SumSquares, func(dv tensor.Device, p kernels.SumSquaresParams) {
 		dv.(*Device).dispatch("sum_squares", groupsFor(1, 1024), []binding{view(p.Out), view(p.X)}, args{}.i32(p.N))
+	})
+	bnThreads := func(n int) int { // a power of two from 32 to 256, about n
+		t := 32
+		for t < n && t < 256 {
+			t *= 2
+		}
+		return t
+	}
+	tensor.Implement(t, kernels.BatchNormStats, func(dv tensor.Device, p kernels.BatchNormStatsParams) {
+		if n := p.Outer * p.Inner; p.C > 0 && n > 0 {
+			a := args{}.i32(p.Outer).i32(p.C).i32(p.Inner).f32(p.Eps).f32(p.Momentum).b(p.UpdateRunning)
+			dv.(*Device).dispatch("batchnorm_stats", groupsFor(p.C, bnThreads(n)),
+				[]binding{view(p.X), view(p.Mean), view(p.InvStd), optional(p.RunningMean, p.UpdateRunning), optional(p.RunningVar, p.UpdateRunning)}, a)
+		}
+	})
+	tensor.Implement(t, kernels.BatchNormApply, func(dv tensor.Device, p kernels.BatchNormApplyParams) {
+		if n := p.Outer * p.C * p.Inner; n > 0 {
+			dv.(*Device).dispatch("batchnorm_apply", linear(n),
+				[]binding{view(p.Y), view(p.X), view(p.Mean), view(p.InvStd), view(p.Weight), view(p.Bias)},
+				args{}.i32(p.Outer).i32(p.C).i32(p.Inner))
+		}
+	})
+	tensor.Implement(t, kernels.BatchNormGrad, func(dv tensor.Device, p kernels.BatchNormGradParams) {
+		if n := p.Outer * p.Inner; p.C > 0 && n > 0 {
+			a := args{}.i32(p.Outer).i32(p.C).i32(p.Inner).b(p.NeedDX).b(p.NeedDWeight).b(p.NeedDBias)
+			dv.(*Device).dispatch("batchnorm_bwd", groupsFor(p.C, bnThreads(n)),
+				[]binding{optional(p.DX, p.NeedDX), optional(p.DWeight, p.NeedDWeight), optional(p.DBias, p.NeedDBias),
+					view(p.DY), view(p.X), view(p.Mean), view(p.InvStd), optional(p.Weight, p.NeedDX)}, a)
+		}
 	})
 }
 

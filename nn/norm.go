@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ingotml/ingot/nn/kernels"
 	"github.com/ingotml/ingot/tensor"
 )
 
@@ -59,15 +60,13 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if !okRank || x.Dim(1) != b.Features {
 		panic(fmt.Sprintf("nn.BatchNorm%dd(%d): unexpected input %v", b.spatial, b.Features, x))
 	}
-	axes := []int{0}
-	bshape := []int{b.Features}
-	for i := 2; i < x.Rank(); i++ {
-		axes = append(axes, i)
-		bshape = append(bshape, 1)
-	}
 	n := x.Len() / b.Features
-	w, bias := b.Weight.T.Reshape(bshape...), b.Bias.T.Reshape(bshape...)
 	if !b.Training() {
+		bshape := []int{b.Features}
+		for i := 2; i < x.Rank(); i++ {
+			bshape = append(bshape, 1)
+		}
+		w, bias := b.Weight.T.Reshape(bshape...), b.Bias.T.Reshape(bshape...)
 		rm, rv := b.RunningMean.T.Reshape(bshape...), b.RunningVar.T.Reshape(bshape...)
 		std := tensor.Sqrt(tensor.AddScalar(rv, b.Eps))
 		return tensor.Add(tensor.Mul(tensor.Div(tensor.Sub(x, rm), std), w), bias)
@@ -75,32 +74,85 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if n <= 1 {
 		panic(fmt.Sprintf("nn.BatchNorm%dd: expected more than 1 value per channel when training, got input %v", b.spatial, x))
 	}
-	mean := tensor.Mean(x, true, axes...)
-	xc := tensor.Sub(x, mean)
-	v := tensor.Mean(tensor.Mul(xc, xc), true, axes...)
-	y := tensor.Add(tensor.Mul(tensor.Div(xc, tensor.Sqrt(tensor.AddScalar(v, b.Eps))), w), bias)
-	b.updateRunning(mean, v, n)
+	return b.trainForward(x, n)
+}
+
+// trainForward is the training-mode forward as one autograd node over the
+// fused kernels of package nn/kernels: batchnorm_stats (which also folds
+// the batch statistics into the running buffers), batchnorm_apply, and
+// batchnorm_bwd for the gradients of x, weight and bias. The per-channel
+// mean and 1/√(var+eps) are the only tensors saved beside x; the backward
+// frees them, so a second backward through the same forward pass panics
+// (as PyTorch does without retain_graph).
+func (b *BatchNorm) trainForward(x *tensor.Tensor, n int) *tensor.Tensor {
+	if x.DType() != tensor.Float32 {
+		panic(fmt.Sprintf("nn.BatchNorm%dd: want float32 input, have %v", b.spatial, x))
+	}
+	d := x.Device()
+	xc := x.Contiguous() // recorded when x needs gradients and is strided
+	outer, c := x.Dim(0), b.Features
+	inner := n / outer
+	mean := tensor.Empty(d, tensor.Float32, c)
+	invstd := tensor.Empty(d, tensor.Float32, c)
+	kernels.BatchNormStats.Run(d, kernels.BatchNormStatsParams{
+		X: kview(xc), Mean: kview(mean), InvStd: kview(invstd),
+		RunningMean: kview(b.RunningMean.T), RunningVar: kview(b.RunningVar.T),
+		Outer: outer, C: c, Inner: inner, Eps: b.Eps, Momentum: b.Momentum, UpdateRunning: true,
+	})
+	b.countBatch()
+	w, bias := b.Weight.T, b.Bias.T
+	y := tensor.Empty(d, tensor.Float32, x.Shape()...)
+	kernels.BatchNormApply.Run(d, kernels.BatchNormApplyParams{
+		Y: kview(y), X: kview(xc), Mean: kview(mean), InvStd: kview(invstd), Weight: kview(w), Bias: kview(bias),
+		Outer: outer, C: c, Inner: inner,
+	})
+	if !xc.RequiresGrad() && !w.RequiresGrad() && !bias.RequiresGrad() {
+		mean.Release()
+		invstd.Release()
+		if xc != x {
+			xc.Release()
+		}
+		return y
+	}
+	recordOp(y, fmt.Sprintf("BatchNorm%dd", b.spatial), []*tensor.Tensor{xc, w, bias}, func(g *tensor.Tensor) []*tensor.Tensor {
+		if mean == nil {
+			panic(fmt.Sprintf("nn.BatchNorm%dd: backward through the same forward pass twice (its saved statistics were freed)", b.spatial))
+		}
+		gc := g.Contiguous()
+		p := kernels.BatchNormGradParams{
+			DY: kview(gc), X: kview(xc), Mean: kview(mean), InvStd: kview(invstd), Weight: kview(w),
+			Outer: outer, C: c, Inner: inner,
+			NeedDX: xc.RequiresGrad(), NeedDWeight: w.RequiresGrad(), NeedDBias: bias.RequiresGrad(),
+		}
+		grads := make([]*tensor.Tensor, 3)
+		if p.NeedDX {
+			grads[0] = tensor.Empty(d, tensor.Float32, xc.Shape()...)
+			p.DX = kview(grads[0])
+		}
+		if p.NeedDWeight {
+			grads[1] = tensor.Empty(d, tensor.Float32, c)
+			p.DWeight = kview(grads[1])
+		}
+		if p.NeedDBias {
+			grads[2] = tensor.Empty(d, tensor.Float32, c)
+			p.DBias = kview(grads[2])
+		}
+		kernels.BatchNormGrad.Run(d, p)
+		if gc != g {
+			gc.Release()
+		}
+		mean.Release()
+		invstd.Release()
+		mean, invstd = nil, nil
+		return grads
+	})
 	return y
 }
 
-// updateRunning folds the batch statistics into the buffers in place,
-// without touching the graph.
-func (b *BatchNorm) updateRunning(mean, v *tensor.Tensor, n int) {
-	m := b.Momentum
-	mdet, vdet := mean.Detach(), v.Detach()
-	md, vd := mdet.Reshape(b.Features), vdet.Reshape(b.Features)
-	// running += m·(batch − running); the variance is made unbiased first.
-	vu := tensor.Scale(vd, float32(n)/float32(n-1))
-	dm := tensor.Sub(md, b.RunningMean.T)
-	dv := tensor.Sub(vu, b.RunningVar.T)
-	b.RunningMean.T.AddScaled(m, dm)
-	b.RunningVar.T.AddScaled(m, dv)
-	for _, t := range []*tensor.Tensor{mdet, vdet, md, vd, vu, dm, dv} {
-		t.Release()
-	}
-	// num_batches_tracked += 1 in place on the device (no host round trip,
-	// and every holder of the tensor sees it): through float32, exact up to
-	// 2²⁴ batches.
+// countBatch adds one to num_batches_tracked in place on the device (no
+// host round trip, and every holder of the tensor sees it): through
+// float32, exact up to 2²⁴ batches.
+func (b *BatchNorm) countBatch() {
 	nbt := b.NumBatchesTracked.T
 	f := tensor.Cast(nbt, tensor.Float32)
 	f1 := tensor.AddScalar(f, 1)
