@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/ingotml/ingot/internal/parallel"
+	"github.com/ingotml/ingot/internal/vmath"
 	"github.com/ingotml/ingot/tensor"
 )
 
@@ -14,16 +15,22 @@ func init() {
 	tensor.Implement(k, BatchNormGrad, cpuBatchNormGrad)
 }
 
-// The CPU kernels take one of two shapes. With Inner > 1 every channel is
-// Outer contiguous runs of Inner values, and the pool splits the channels.
-// With Inner == 1 (BatchNorm1d on [N, C]) a channel is a column, so the
-// pool splits the columns into blocks of bnBlock and each pass walks the
-// rows, keeping that block's accumulators: every access is a contiguous
-// run of a row.
+// The CPU kernels take one of two shapes, both built on internal/vmath's
+// vector operations. With Inner > 1 every channel is Outer contiguous runs
+// of Inner values and the pool splits the channels (or, to apply, the
+// runs); each run's sums are accumulated in float64 by vmath.Sum and
+// vmath.Dot and rounded to float32 once, then added in float64. With
+// Inner == 1 (BatchNorm1d on [N, C]) a channel is a column, so the pool
+// splits the columns into blocks of at most bnBlock and each pass walks the
+// rows, accumulating the block's sums row by row in float32 vectors that
+// are added into float64 every bnFlush rows. Either way a sum of n values
+// carries the error of a float32 sum of at most max(bnFlush, 1) terms per
+// partial, relative to the magnitudes summed, before the float64 total.
 
-// bnBlock is the column block of the Inner == 1 kernels: its float64
-// accumulators (a few KB) stay in L1 beside the rows being read.
-const bnBlock = 256
+const (
+	bnBlock = 256 // columns of an Inner == 1 block: its accumulators stay in L1
+	bnFlush = 16  // rows summed in float32 before a float64 accumulation
+)
 
 func bnF32(v tensor.View, n int) []float32 {
 	if n == 0 || v.Buf == nil {
@@ -33,72 +40,39 @@ func bnF32(v tensor.View, n int) []float32 {
 }
 
 // bnForChannels runs fn over channel ranges [lo, hi) of per-channel cost n
-// on the pool (blocks of bnBlock columns when cols).
+// on the pool (pieces of whole cache lines of a row when cols).
 func bnForChannels(c, n int, cols bool, fn func(lo, hi int)) {
 	align := 1
 	if cols {
-		align = 16 // whole cache lines of a row per piece
+		align = 16
 	}
 	parallel.For(c, n, align, fn)
 }
 
-// bnSum is Σ x in float64 (four chains so the additions overlap).
-func bnSum(x []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += float64(x[i])
-		s1 += float64(x[i+1])
-		s2 += float64(x[i+2])
-		s3 += float64(x[i+3])
-	}
-	for ; i < len(x); i++ {
-		s0 += float64(x[i])
-	}
-	return (s0 + s1) + (s2 + s3)
+// bnAcc is a column block's float32 partial sums and their float64
+// totals: Add adds a row, Flush moves the partial sums to the totals.
+type bnAcc struct {
+	part [bnBlock]float32
+	tot  [bnBlock]float64
 }
 
-// bnDevSums is Σ (x − m) and Σ (x − m)² in float64.
-func bnDevSums(x []float32, m float64) (s, q float64) {
-	var s0, s1, q0, q1 float64
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		a, b := float64(x[i])-m, float64(x[i+1])-m
-		s0 += a
-		q0 += a * a
-		s1 += b
-		q1 += b * b
-	}
-	for ; i < len(x); i++ {
-		a := float64(x[i]) - m
-		s0 += a
-		q0 += a * a
-	}
-	return s0 + s1, q0 + q1
+func (a *bnAcc) reset(w int) {
+	clear(a.part[:w])
+	clear(a.tot[:w])
 }
 
-// bnGradSums is Σ g and Σ g·(x − m) in float64.
-func bnGradSums(g, x []float32, m float64) (sg, sgd float64) {
-	x = x[:len(g)]
-	var s0, s1, d0, d1 float64
-	i := 0
-	for ; i+2 <= len(g); i += 2 {
-		a, b := float64(g[i]), float64(g[i+1])
-		s0 += a
-		d0 += a * (float64(x[i]) - m)
-		s1 += b
-		d1 += b * (float64(x[i+1]) - m)
+func (a *bnAcc) add(row []float32) { p := a.part[:len(row)]; vmath.Add(p, p, row) }
+
+func (a *bnAcc) flush(w int) {
+	p, t := a.part[:w], a.tot[:w]
+	for j, v := range p {
+		t[j] += float64(v)
 	}
-	for ; i < len(g); i++ {
-		a := float64(g[i])
-		s0 += a
-		d0 += a * (float64(x[i]) - m)
-	}
-	return s0 + s1, d0 + d1
+	clear(p)
 }
 
-// bnFinish turns a channel's sums into its outputs: mean, invstd, and the
-// running statistics when asked.
+// bnFinish turns a channel's sums about the shift m into its outputs:
+// mean, invstd, and the running statistics when asked.
 func bnFinish(p *BatchNormStatsParams, mean, invstd, rm, rv []float32, c int, m, sd, sq float64, n int) {
 	fn := float64(n)
 	dm := sd / fn
@@ -126,51 +100,59 @@ func cpuBatchNormStats(_ tensor.Device, p BatchNormStatsParams) {
 		rm, rv = bnF32(p.RunningMean, C), bnF32(p.RunningVar, C)
 	}
 	if L > 1 {
-		bnForChannels(C, 2*n, false, func(lo, hi int) {
+		bnForChannels(C, 3*n, false, func(lo, hi int) { // 3 vector passes
+			sp := getScratch(L)
+			defer rnnScratch.Put(sp)
+			d := *sp
 			for c := lo; c < hi; c++ {
 				s := 0.0
 				for o := range p.Outer {
-					s += bnSum(x[(o*C+c)*L : (o*C+c+1)*L])
+					s += float64(vmath.Sum(x[(o*C+c)*L : (o*C+c+1)*L]))
 				}
-				m := s / float64(n)
-				var sd, sq float64
+				// Σ(x − m) from the run sums: each carries one float32
+				// rounding, ~2⁻²⁴ of |mean| in the corrected mean, the
+				// precision of the float32 mean written anyway.
+				m := float32(s / float64(n))
+				sd, sq := s-float64(n)*float64(m), 0.0
 				for o := range p.Outer {
-					a, b := bnDevSums(x[(o*C+c)*L:(o*C+c+1)*L], m)
-					sd += a
-					sq += b
+					vmath.AddConst(d, x[(o*C+c)*L:(o*C+c+1)*L], -m)
+					sq += float64(vmath.Dot(d, d))
 				}
-				bnFinish(&p, mean, invstd, rm, rv, c, m, sd, sq, n)
+				bnFinish(&p, mean, invstd, rm, rv, c, float64(m), sd, sq, n)
 			}
 		})
 		return
 	}
-	bnForChannels(C, 2*n, true, func(lo, hi int) {
-		var sA, mA, qA [bnBlock]float64
+	bnForChannels(C, 4*n, true, func(lo, hi int) {
+		var s, q bnAcc
+		var mA, dA [bnBlock]float32
 		for c0 := lo; c0 < hi; c0 += bnBlock {
 			w := min(bnBlock, hi-c0)
-			s, q, mm := sA[:w], qA[:w], mA[:w]
-			clear(s)
-			clear(q)
+			s.reset(w)
+			q.reset(w)
 			for o := range p.Outer {
-				row := x[o*C+c0 : o*C+c0+w]
-				for j, v := range row {
-					s[j] += float64(v)
+				s.add(x[o*C+c0 : o*C+c0+w])
+				if (o+1)%bnFlush == 0 || o == p.Outer-1 {
+					s.flush(w)
 				}
 			}
-			for j := range mm {
-				mm[j] = s[j] / float64(n)
+			m, d := mA[:w], dA[:w]
+			for j := range m {
+				m[j] = float32(s.tot[j] / float64(n))
 			}
-			clear(s)
+			s.reset(w)
 			for o := range p.Outer {
-				row := x[o*C+c0 : o*C+c0+w]
-				for j, v := range row {
-					d := float64(v) - mm[j]
-					s[j] += d
-					q[j] += d * d
+				vmath.Sub(d, x[o*C+c0:o*C+c0+w], m)
+				s.add(d)
+				vmath.Mul(d, d, d)
+				q.add(d)
+				if (o+1)%bnFlush == 0 || o == p.Outer-1 {
+					s.flush(w)
+					q.flush(w)
 				}
 			}
 			for j := range w {
-				bnFinish(&p, mean, invstd, rm, rv, c0+j, mm[j], s[j], q[j], n)
+				bnFinish(&p, mean, invstd, rm, rv, c0+j, float64(m[j]), s.tot[j], q.tot[j], n)
 			}
 		}
 	})
@@ -186,42 +168,36 @@ func cpuBatchNormApply(_ tensor.Device, p BatchNormApplyParams) {
 	mean, invstd, w, b := bnF32(p.Mean, C), bnF32(p.InvStd, C), bnF32(p.Weight, C), bnF32(p.Bias, C)
 	if L > 1 {
 		// Split the (row, channel) runs: there may be few channels.
-		runs := p.Outer * C
-		parallel.For(runs, L, 1, func(lo, hi int) {
+		parallel.For(p.Outer*C, 3*L, 1, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				c := r % C
-				m, s, sh := mean[c], invstd[c]*w[c], b[c]
 				xr, yr := x[r*L:(r+1)*L], y[r*L:(r+1)*L]
-				yr = yr[:len(xr)]
-				for i, v := range xr {
-					yr[i] = (v-m)*s + sh
-				}
+				vmath.AddConst(yr, xr, -mean[c])
+				vmath.Scale(yr, yr, invstd[c]*w[c])
+				vmath.AddConst(yr, yr, b[c])
 			}
 		})
 		return
 	}
-	bnForChannels(C, p.Outer, true, func(lo, hi int) {
-		var s [bnBlock]float32
+	bnForChannels(C, 3*p.Outer, true, func(lo, hi int) {
+		var sA [bnBlock]float32
 		for c0 := lo; c0 < hi; c0 += bnBlock {
 			wd := min(bnBlock, hi-c0)
-			sc := s[:wd]
-			mm, bb := mean[c0:c0+wd], b[c0:c0+wd]
-			for j := range sc {
-				sc[j] = invstd[c0+j] * w[c0+j]
-			}
+			sc, mm, bb := sA[:wd], mean[c0:c0+wd], b[c0:c0+wd]
+			vmath.Mul(sc, invstd[c0:c0+wd], w[c0:c0+wd])
 			for o := range p.Outer {
 				xr, yr := x[o*C+c0:o*C+c0+wd], y[o*C+c0:o*C+c0+wd]
-				for j, v := range xr {
-					yr[j] = (v-mm[j])*sc[j] + bb[j]
-				}
+				vmath.Sub(yr, xr, mm)
+				vmath.Mul(yr, yr, sc)
+				vmath.Add(yr, yr, bb)
 			}
 		}
 	})
 }
 
 // bnGradCoef turns a channel's sums into dWeight, dBias and the DX
-// coefficients: DX = a·(g − k1 − (x − mean)·k2).
-func bnGradCoef(p *BatchNormGradParams, dw, db []float32, c int, is, wc float32, sg, sgd float64, n int) (a, k1, k2 float32) {
+// coefficients: DX = a·g − a·k1 − a·k2·(x − mean).
+func bnGradCoef(p *BatchNormGradParams, dw, db []float32, c int, is, wc float32, sg, sgd float64, n int) (a, ak1, ak2 float32) {
 	fn, is64 := float64(n), float64(is)
 	if p.NeedDWeight {
 		dw[c] = float32(sgd * is64)
@@ -229,7 +205,8 @@ func bnGradCoef(p *BatchNormGradParams, dw, db []float32, c int, is, wc float32,
 	if p.NeedDBias {
 		db[c] = float32(sg)
 	}
-	return wc * is, float32(sg / fn), float32(sgd * is64 * is64 / fn)
+	a64 := float64(wc) * is64
+	return float32(a64), float32(a64 * sg / fn), float32(a64 * sgd * is64 * is64 / fn)
 }
 
 func cpuBatchNormGrad(_ tensor.Device, p BatchNormGradParams) {
@@ -251,61 +228,69 @@ func cpuBatchNormGrad(_ tensor.Device, p BatchNormGradParams) {
 		db = bnF32(p.DBias, C)
 	}
 	if L > 1 {
-		bnForChannels(C, 2*n, false, func(lo, hi int) {
+		bnForChannels(C, 6*n, false, func(lo, hi int) {
+			// The channel's x − mean, kept from the sums for DX.
+			sp := getScratch(n)
+			defer rnnScratch.Put(sp)
 			for c := lo; c < hi; c++ {
 				m := mean[c]
 				var sg, sgd float64
 				for o := range p.Outer {
 					r := (o*C + c) * L
-					a, b := bnGradSums(g[r:r+L], x[r:r+L], float64(m))
-					sg += a
-					sgd += b
+					gr, d := g[r:r+L], (*sp)[o*L:(o+1)*L]
+					sg += float64(vmath.Sum(gr))
+					vmath.AddConst(d, x[r:r+L], -m)
+					sgd += float64(vmath.Dot(gr, d))
 				}
-				a, k1, k2 := bnGradCoef(&p, dw, db, c, invstd[c], w[c], sg, sgd, n)
+				a, ak1, ak2 := bnGradCoef(&p, dw, db, c, invstd[c], w[c], sg, sgd, n)
 				if !p.NeedDX {
 					continue
 				}
 				for o := range p.Outer {
 					r := (o*C + c) * L
-					gr, xr, dr := g[r:r+L], x[r:r+L], dx[r:r+L]
-					xr, dr = xr[:len(gr)], dr[:len(gr)]
-					for i, v := range gr {
-						dr[i] = a * (v - k1 - (xr[i]-m)*k2)
-					}
+					dr := dx[r : r+L]
+					vmath.Scale(dr, g[r:r+L], a)
+					vmath.Axpy(dr, (*sp)[o*L:(o+1)*L], -ak2)
+					vmath.AddConst(dr, dr, -ak1)
 				}
 			}
 		})
 		return
 	}
-	bnForChannels(C, 2*p.Outer, true, func(lo, hi int) {
-		var sgA, sgdA [bnBlock]float64
-		var aA, k1A, k2A [bnBlock]float32
+	bnForChannels(C, 9*p.Outer, true, func(lo, hi int) {
+		var s, q bnAcc
+		var aA, k1A, k2A, dA [bnBlock]float32
 		for c0 := lo; c0 < hi; c0 += bnBlock {
 			wd := min(bnBlock, hi-c0)
-			sg, sgd := sgA[:wd], sgdA[:wd]
-			clear(sg)
-			clear(sgd)
-			mm := mean[c0 : c0+wd]
+			s.reset(wd)
+			q.reset(wd)
+			mm, d := mean[c0:c0+wd], dA[:wd]
 			for o := range p.Outer {
-				gr, xr := g[o*C+c0:o*C+c0+wd], x[o*C+c0:o*C+c0+wd]
-				for j, v := range gr {
-					gv := float64(v)
-					sg[j] += gv
-					sgd[j] += gv * (float64(xr[j]) - float64(mm[j]))
+				gr := g[o*C+c0 : o*C+c0+wd]
+				s.add(gr)
+				vmath.Sub(d, x[o*C+c0:o*C+c0+wd], mm)
+				vmath.Mul(d, d, gr)
+				q.add(d)
+				if (o+1)%bnFlush == 0 || o == p.Outer-1 {
+					s.flush(wd)
+					q.flush(wd)
 				}
 			}
 			av, k1, k2 := aA[:wd], k1A[:wd], k2A[:wd]
 			for j := range wd {
-				av[j], k1[j], k2[j] = bnGradCoef(&p, dw, db, c0+j, invstd[c0+j], w[c0+j], sg[j], sgd[j], n)
+				av[j], k1[j], k2[j] = bnGradCoef(&p, dw, db, c0+j, invstd[c0+j], w[c0+j], s.tot[j], q.tot[j], n)
 			}
 			if !p.NeedDX {
 				continue
 			}
 			for o := range p.Outer {
-				gr, xr, dr := g[o*C+c0:o*C+c0+wd], x[o*C+c0:o*C+c0+wd], dx[o*C+c0:o*C+c0+wd]
-				for j, v := range gr {
-					dr[j] = av[j] * (v - k1[j] - (xr[j]-mm[j])*k2[j])
-				}
+				gr, dr := g[o*C+c0:o*C+c0+wd], dx[o*C+c0:o*C+c0+wd]
+				// dx = a·g − (a·k1 + a·k2·(x − mean)), written after g is read.
+				vmath.Sub(d, x[o*C+c0:o*C+c0+wd], mm)
+				vmath.Mul(d, d, k2)
+				vmath.Add(d, d, k1)
+				vmath.Mul(dr, gr, av)
+				vmath.Sub(dr, dr, d)
 			}
 		}
 	})
