@@ -1,7 +1,34 @@
 package kernels
 
-// gatherRows sets dst[oh·ow + j] = src[oh·rowStep + j·step].
+import "github.com/ingotml/ingot/internal/cpufeat"
+
+// rowsPath is the kernel path of gatherRows and scatterRows: INGOT_CPU or
+// the best the CPU has. Tests set it to force each available path.
+var rowsPath = func() cpufeat.Path { p, _ := cpufeat.Choose(); return p }()
+
+// gatherRows sets dst[i·ow + j] = src[i·rowStep + j·step] for i < oh, j < ow.
+// It is the inner loop of im2col; on amd64 it runs as AVX-512 or AVX2
+// assembly for the common steps (rows_amd64.go), else as gatherRowsGo.
 func gatherRows(dst, src []float32, oh, ow, rowStep, step int) {
+	if oh > 0 && ow > 0 && gatherRowsVec(dst, src, oh, ow, rowStep, step) {
+		return
+	}
+	gatherRowsGo(dst, src, oh, ow, rowStep, step)
+}
+
+// scatterRows adds src[i·ow + j] to dst[i·rowStep + j·step] for i < oh,
+// j < ow, in (i, j) order: the inner loop of col2im. Every element of dst
+// receives at most one addition per row, so the vector paths give the same
+// bits as scatterRowsGo.
+func scatterRows(dst, src []float32, oh, ow, rowStep, step int) {
+	if oh > 0 && ow > 0 && scatterRowsVec(dst, src, oh, ow, rowStep, step) {
+		return
+	}
+	scatterRowsGo(dst, src, oh, ow, rowStep, step)
+}
+
+// gatherRowsGo is the portable gatherRows and the vector paths' reference.
+func gatherRowsGo(dst, src []float32, oh, ow, rowStep, step int) {
 	for i := range oh {
 		d := dst[i*ow : (i+1)*ow]
 		s := src[i*rowStep : i*rowStep+(ow-1)*step+1]
@@ -15,8 +42,8 @@ func gatherRows(dst, src []float32, oh, ow, rowStep, step int) {
 	}
 }
 
-// scatterRows adds src[oh·ow + j] to dst[oh·rowStep + j·step].
-func scatterRows(dst, src []float32, oh, ow, rowStep, step int) {
+// scatterRowsGo is the portable scatterRows and the vector paths' reference.
+func scatterRowsGo(dst, src []float32, oh, ow, rowStep, step int) {
 	for i := range oh {
 		s := src[i*ow : (i+1)*ow]
 		d := dst[i*rowStep : i*rowStep+(ow-1)*step+1]

@@ -1,0 +1,115 @@
+package kernels
+
+import "github.com/ingotml/ingot/internal/cpufeat"
+
+// The row kernels of rows_amd64.s. Each does oh rows of outputs; dst
+// (gather) or src (scatter) is the contiguous side, the other starts a row
+// every rowStep elements. The callers check the bounds. Every load and
+// store is masked to the elements the Go loop touches, so nothing outside
+// them is read or written.
+
+//go:noescape
+func gatherRows1AVX512(dst, src *float32, oh, ow, rowStep int)
+
+//go:noescape
+func scatterRows1AVX512(dst, src *float32, oh, ow, rowStep int)
+
+//go:noescape
+func gatherRowsPermAVX512(dst, src *float32, oh, rowStep, full, tail int, p *rowsPlan, fullMasks, tailMasks uint64)
+
+//go:noescape
+func scatterRowsPermAVX512(dst, src *float32, oh, rowStep, full, tail int, p *rowsPlan, fullMasks, tailMasks uint64)
+
+// maxPermStep is the largest step the permuting kernels take (chunks of 2
+// outputs); larger steps run as Go.
+const maxPermStep = 16
+
+// rowsPlan is what the permuting kernels need for one step s; its layout
+// is read by rows_amd64.s.
+type rowsPlan struct {
+	idx          [16]int32 // gather: output j is lane idx[j] = j·s of the 32-lane span
+	dupLo, dupHi [16]int32 // scatter: lane l (16+l) of the span takes source l/s ((16+l)/s)
+	stridedBytes int       // a chunk's extent on the strided side: 4·c·s
+	contigBytes  int       // and on the contiguous side: 4·c
+	chunk        int       // c, outputs per chunk
+	step         int       // s
+	lanes        uint32    // bit l set for the lanes l that are multiples of s
+}
+
+var rowsPlans = func() (ps [maxPermStep + 1]rowsPlan) {
+	for s := 2; s <= maxPermStep; s++ {
+		p := &ps[s]
+		p.step, p.chunk = s, min(16, 31/s+1)
+		p.stridedBytes, p.contigBytes = 4*p.chunk*s, 4*p.chunk
+		for j := range p.chunk {
+			p.idx[j] = int32(j * s)
+		}
+		for l := range 16 {
+			p.dupLo[l], p.dupHi[l] = int32(l/s), int32((16+l)/s)
+		}
+		for l := 0; l < 32; l += s {
+			p.lanes |= 1 << l
+		}
+	}
+	return ps
+}()
+
+// masks packs a chunk of k outputs' masks as out | lo<<16 | hi<<32 (see
+// rows_amd64.s): scatter loads and stores only the lanes j·s of the span,
+// gather loads all of it.
+func (p *rowsPlan) masks(k int, scatter bool) uint64 {
+	span := uint64(1)<<((k-1)*p.step+1) - 1
+	if scatter {
+		span &= uint64(p.lanes)
+	}
+	return uint64(1)<<k - 1 | (span&0xffff)<<16 | (span>>16)<<32
+}
+
+// rowsBounds panics, like the Go loops would, unless contig and strided
+// hold every element the kernels touch.
+func rowsBounds(contig, strided []float32, oh, ow, rowStep, step int) {
+	_ = contig[oh*ow-1]
+	_ = strided[(oh-1)*rowStep+(ow-1)*step]
+}
+
+// gatherRowsVec runs gatherRows on the vector path if there is one for
+// this CPU and step, and reports whether it did.
+func gatherRowsVec(dst, src []float32, oh, ow, rowStep, step int) bool {
+	if rowsPath != cpufeat.AVX512 || step < 1 || step > maxPermStep || rowStep < 0 {
+		return false
+	}
+	rowsBounds(dst, src, oh, ow, rowStep, step)
+	if step == 1 {
+		gatherRows1AVX512(&dst[0], &src[0], oh, ow, rowStep)
+		return true
+	}
+	p := &rowsPlans[step]
+	full, tail := ow/p.chunk, ow%p.chunk
+	var tm uint64
+	if tail > 0 {
+		tm = p.masks(tail, false)
+	}
+	gatherRowsPermAVX512(&dst[0], &src[0], oh, rowStep, full, tail, p, p.masks(p.chunk, false), tm)
+	return true
+}
+
+// scatterRowsVec runs scatterRows on the vector path if there is one for
+// this CPU and step, and reports whether it did.
+func scatterRowsVec(dst, src []float32, oh, ow, rowStep, step int) bool {
+	if rowsPath != cpufeat.AVX512 || step < 1 || step > maxPermStep || rowStep < 0 {
+		return false
+	}
+	rowsBounds(src, dst, oh, ow, rowStep, step)
+	if step == 1 {
+		scatterRows1AVX512(&dst[0], &src[0], oh, ow, rowStep)
+		return true
+	}
+	p := &rowsPlans[step]
+	full, tail := ow/p.chunk, ow%p.chunk
+	var tm uint64
+	if tail > 0 {
+		tm = p.masks(tail, true)
+	}
+	scatterRowsPermAVX512(&dst[0], &src[0], oh, rowStep, full, tail, p, p.masks(p.chunk, true), tm)
+	return true
+}
