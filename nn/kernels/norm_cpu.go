@@ -99,6 +99,17 @@ func cpuBatchNormStats(_ tensor.Device, p BatchNormStatsParams) {
 	if p.UpdateRunning {
 		rm, rv = bnF32(p.RunningMean, C), bnF32(p.RunningVar, C)
 	}
+	if L > 1 && bnUseVector {
+		bnForChannels(C, 2*n, false, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				s, _ := bnDevSumsRuns(x[c*L:], p.Outer, L, C*L, 0)
+				m := s / float64(n)
+				sd, sq := bnDevSumsRuns(x[c*L:], p.Outer, L, C*L, m)
+				bnFinish(&p, mean, invstd, rm, rv, c, m, sd, sq, n)
+			}
+		})
+		return
+	}
 	if L > 1 {
 		bnForChannels(C, 3*n, false, func(lo, hi int) { // 3 vector passes
 			sp := getScratch(L)
@@ -166,6 +177,14 @@ func cpuBatchNormApply(_ tensor.Device, p BatchNormApplyParams) {
 	}
 	y, x := bnF32(p.Y, total), bnF32(p.X, total)
 	mean, invstd, w, b := bnF32(p.Mean, C), bnF32(p.InvStd, C), bnF32(p.Weight, C), bnF32(p.Bias, C)
+	if L > 1 && bnUseVector {
+		bnForChannels(C, p.Outer*L, false, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				bnApplyRuns(y[c*L:], x[c*L:], p.Outer, L, C*L, mean[c], invstd[c]*w[c], b[c])
+			}
+		})
+		return
+	}
 	if L > 1 {
 		// Split the (row, channel) runs: there may be few channels.
 		parallel.For(p.Outer*C, 3*L, 1, func(lo, hi int) {
@@ -226,6 +245,19 @@ func cpuBatchNormGrad(_ tensor.Device, p BatchNormGradParams) {
 	}
 	if p.NeedDBias {
 		db = bnF32(p.DBias, C)
+	}
+	if L > 1 && bnUseVector {
+		bnForChannels(C, 2*n, false, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				m := mean[c]
+				sg, sgd := bnGradSumsRuns(g[c*L:], x[c*L:], p.Outer, L, C*L, float64(m))
+				a, ak1, ak2 := bnGradCoef(&p, dw, db, c, invstd[c], w[c], sg, sgd, n)
+				if p.NeedDX {
+					bnDXRuns(dx[c*L:], g[c*L:], x[c*L:], p.Outer, L, C*L, m, a, ak1, ak2)
+				}
+			}
+		})
+		return
 	}
 	if L > 1 {
 		bnForChannels(C, 6*n, false, func(lo, hi int) {
