@@ -15,17 +15,19 @@ func init() {
 	tensor.Implement(k, BatchNormGrad, cpuBatchNormGrad)
 }
 
-// The CPU kernels take one of two shapes, both built on internal/vmath's
-// vector operations. With Inner > 1 every channel is Outer contiguous runs
-// of Inner values and the pool splits the channels (or, to apply, the
-// runs); each run's sums are accumulated in float64 by vmath.Sum and
-// vmath.Dot and rounded to float32 once, then added in float64. With
-// Inner == 1 (BatchNorm1d on [N, C]) a channel is a column, so the pool
-// splits the columns into blocks of at most bnBlock and each pass walks the
-// rows, accumulating the block's sums row by row in float32 vectors that
-// are added into float64 every bnFlush rows. Either way a sum of n values
-// carries the error of a float32 sum of at most max(bnFlush, 1) terms per
-// partial, relative to the magnitudes summed, before the float64 total.
+// The CPU kernels take one of three shapes. With Inner > 1 every channel
+// is Outer contiguous runs of Inner values, and the pool splits the
+// channels (or, for the vmath apply, the runs). On amd64 with AVX2 the
+// assembly run kernels (norm_amd64.s) cover a channel per call, summing in
+// float64 lanes. Elsewhere each run goes through internal/vmath: vmath.Sum
+// and vmath.Dot accumulate in float64 and round the run's sum to float32
+// once, and the runs' sums are added in float64. With Inner == 1
+// (BatchNorm1d on [N, C]) a channel is a column, so the pool splits the
+// columns into blocks of at most bnBlock and each pass walks the rows,
+// accumulating the block's sums in float32 vectors that are added into
+// float64 every bnFlush rows. So a sum carries at most the error of a
+// float32 sum of bnFlush terms (or one float32 rounding per run),
+// relative to the magnitudes summed, besides its float64 accumulation.
 
 const (
 	bnBlock = 256 // columns of an Inner == 1 block: its accumulators stay in L1
