@@ -56,6 +56,29 @@
 	SHRQ  $16, AX \
 	KMOVW AX, K6
 
+// avx2Prologue loads the common registers of the AVX2 kernels and the
+// masks: Y13, Y12 a full chunk's lo/hi strided masks, Y8 its outputs;
+// Y11, Y10, Y9 the same for the last chunk (gather: G = 0, scatter: G = 64).
+#define avx2Prologue(G) \
+	MOVQ    dst+0(FP), DI \
+	MOVQ    src+8(FP), SI \
+	MOVQ    oh+16(FP), R8 \
+	MOVQ    rowStep+24(FP), R10 \
+	SHLQ    $2, R10 \
+	MOVQ    full+32(FP), R11 \
+	MOVQ    tail+40(FP), R12 \
+	MOVQ    p+48(FP), DX \
+	MOVQ    128(DX), R13 \
+	MOVQ    136(DX), R14 \
+	MOVQ    fm+56(FP), AX \
+	VMOVUPS G(AX), Y13 \
+	VMOVUPS G+32(AX), Y12 \
+	VMOVUPS 128(AX), Y8 \
+	MOVQ    tm+64(FP), AX \
+	VMOVUPS G(AX), Y11 \
+	VMOVUPS G+32(AX), Y10 \
+	VMOVUPS 128(AX), Y9
+
 // func gatherRows1AVX512(dst, src *float32, oh, ow, rowStep int)
 // K1: last chunk's outputs.
 TEXT ·gatherRows1AVX512(SB), NOSPLIT, $0-40
@@ -217,6 +240,102 @@ tail:
 	VMOVUPS   Z3, K5, (BX)
 	VMOVUPS   Z4, K6, 64(BX)
 	LEAQ      (SI)(R12*4), SI
+
+next:
+	ADDQ R10, DI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// The AVX2 kernels work like the permuting AVX-512 ones, on chunks of c ≤ 8
+// outputs spanning ≤ 16 elements (two halves of 8), for every step s ≥ 1,
+// with VMASKMOVPS for the masked loads and stores and a blend for the
+// two-table permute. The plan (rowsPlan2) and masks (rowsMasks2) come from
+// the caller; see rows_amd64.go.
+
+// func gatherRowsPermAVX2(dst, src *float32, oh, rowStep, full, tail int, p *rowsPlan2, fm, tm *rowsMasks2)
+TEXT ·gatherRowsPermAVX2(SB), NOSPLIT, $0-72
+	avx2Prologue(0)
+	VMOVUPS 0(DX), Y15  // idx: j·s
+	VMOVUPS 32(DX), Y14 // sel: j·s ≥ 8, from the upper half
+
+row:
+	MOVQ  SI, BX
+	MOVQ  R11, CX
+	TESTQ CX, CX
+	JZ    tail
+
+full:
+	VMASKMOVPS (BX), Y13, Y0
+	VMASKMOVPS 32(BX), Y12, Y1
+	VPERMPS    Y0, Y15, Y0
+	VPERMPS    Y1, Y15, Y1
+	VBLENDVPS  Y14, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y8, (DI)
+	ADDQ       R13, BX
+	ADDQ       R14, DI
+	DECQ       CX
+	JNZ        full
+
+tail:
+	TESTQ      R12, R12
+	JZ         next
+	VMASKMOVPS (BX), Y11, Y0
+	VMASKMOVPS 32(BX), Y10, Y1
+	VPERMPS    Y0, Y15, Y0
+	VPERMPS    Y1, Y15, Y1
+	VBLENDVPS  Y14, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (DI)
+	LEAQ       (DI)(R12*4), DI
+
+next:
+	ADDQ R10, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func scatterRowsPermAVX2(dst, src *float32, oh, rowStep, full, tail int, p *rowsPlan2, fm, tm *rowsMasks2)
+TEXT ·scatterRowsPermAVX2(SB), NOSPLIT, $0-72
+	avx2Prologue(64)
+	VMOVUPS 64(DX), Y15 // dupLo: l/s
+	VMOVUPS 96(DX), Y14 // dupHi: (8+l)/s
+
+row:
+	MOVQ  DI, BX
+	MOVQ  R11, CX
+	TESTQ CX, CX
+	JZ    tail
+
+full:
+	VMASKMOVPS (SI), Y8, Y0
+	VPERMPS    Y0, Y15, Y1
+	VPERMPS    Y0, Y14, Y2
+	VMASKMOVPS (BX), Y13, Y3
+	VMASKMOVPS 32(BX), Y12, Y4
+	VADDPS     Y3, Y1, Y3
+	VADDPS     Y4, Y2, Y4
+	VMASKMOVPS Y3, Y13, (BX)
+	VMASKMOVPS Y4, Y12, 32(BX)
+	ADDQ       R14, SI
+	ADDQ       R13, BX
+	DECQ       CX
+	JNZ        full
+
+tail:
+	TESTQ      R12, R12
+	JZ         next
+	VMASKMOVPS (SI), Y9, Y0
+	VPERMPS    Y0, Y15, Y1
+	VPERMPS    Y0, Y14, Y2
+	VMASKMOVPS (BX), Y11, Y3
+	VMASKMOVPS 32(BX), Y10, Y4
+	VADDPS     Y3, Y1, Y3
+	VADDPS     Y4, Y2, Y4
+	VMASKMOVPS Y3, Y11, (BX)
+	VMASKMOVPS Y4, Y10, 32(BX)
+	LEAQ       (SI)(R12*4), SI
 
 next:
 	ADDQ R10, DI
