@@ -3,7 +3,7 @@
 package kernels
 
 // Without the assembly run kernels the vmath paths of norm_cpu.go run.
-const bnUseVector = false
+var bnUseVector = false
 
 func bnDevSumsRuns(x []float32, runs, l, stride int, m float64) (s, q float64) {
 	panic("unreachable")
