@@ -65,3 +65,52 @@ func bnDXRuns(dx, g, x []float32, runs, l, stride int, m, a, k1, k float32) {
 	c := [4]float32{m, a, k1, k}
 	bnDXAVX2(&dx[0], &g[0], &x[0], runs, l, stride, &c)
 }
+
+//go:noescape
+func bnColDevSumsAVX2(x *float32, rows, w, stride int, m, s, q *float64)
+
+//go:noescape
+func bnColGradSumsAVX2(dy, x *float32, rows, w, stride int, m, sg, sgd *float64)
+
+//go:noescape
+func bnColApplyAVX2(y, x *float32, rows, w, stride int, m, s, b *float32)
+
+//go:noescape
+func bnColDXAVX2(dx, dy, x *float32, rows, w, stride int, m, a, k1, k *float32)
+
+// bnColVector is how many leading columns of a w-column panel the column
+// kernels take (a multiple of 8); the caller does the rest.
+func bnColVector(w int) int { return w &^ 7 }
+
+// bnColDevSums sets s[j] = Σ(x−m[j]) and q[j] = Σ(x−m[j])² for the
+// columns j < len(m) (a multiple of 8) of rows rows with the given stride.
+func bnColDevSums(x []float32, rows, stride int, m, s, q []float64) {
+	w := len(m)
+	bnRuns(rows, w, stride, x)
+	_, _ = s[:w], q[:w]
+	bnColDevSumsAVX2(&x[0], rows, w, stride, &m[0], &s[0], &q[0])
+}
+
+// bnColGradSums sets sg[j] = Σ dy and sgd[j] = Σ dy·(x−m[j]).
+func bnColGradSums(dy, x []float32, rows, stride int, m, sg, sgd []float64) {
+	w := len(m)
+	bnRuns(rows, w, stride, dy, x)
+	_, _ = sg[:w], sgd[:w]
+	bnColGradSumsAVX2(&dy[0], &x[0], rows, w, stride, &m[0], &sg[0], &sgd[0])
+}
+
+// bnColApply sets y = (x − m[j])·s[j] + b[j].
+func bnColApply(y, x []float32, rows, stride int, m, s, b []float32) {
+	w := len(m)
+	bnRuns(rows, w, stride, y, x)
+	_, _ = s[:w], b[:w]
+	bnColApplyAVX2(&y[0], &x[0], rows, w, stride, &m[0], &s[0], &b[0])
+}
+
+// bnColDX sets dx = a[j]·dy − (k1[j] + k[j]·(x − m[j])).
+func bnColDX(dx, dy, x []float32, rows, stride int, m, a, k1, k []float32) {
+	w := len(m)
+	bnRuns(rows, w, stride, dx, dy, x)
+	_, _, _ = a[:w], k1[:w], k[:w]
+	bnColDXAVX2(&dx[0], &dy[0], &x[0], rows, w, stride, &m[0], &a[0], &k1[0], &k[0])
+}

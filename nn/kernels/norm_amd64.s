@@ -259,3 +259,200 @@ dx_next:
 dx_done:
 	VZEROUPPER
 	RET
+
+// Column kernels for Inner == 1: rows of a [rows, stride] matrix, columns
+// [0, w) with w a multiple of 8. The sums walk 8 columns down all rows at a
+// time; the element-wise kernels walk each row with per-column constants.
+
+// func bnColDevSumsAVX2(x *float32, rows, w, stride int, m, s, q *float64)
+// s[j] = Σ_r (x[r·stride+j] − m[j]), q[j] = Σ_r (x[r·stride+j] − m[j])².
+TEXT ·bnColDevSumsAVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ w+16(FP), R9
+	MOVQ stride+24(FP), R10
+	SHLQ $2, R10
+	MOVQ m+32(FP), DX
+	MOVQ s+40(FP), DI
+	MOVQ q+48(FP), R11
+	XORQ BX, BX
+
+cds_col:
+	CMPQ    BX, R9
+	JGE     cds_done
+	VMOVUPD (DX)(BX*8), Y12
+	VMOVUPD 32(DX)(BX*8), Y13
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	LEAQ    (SI)(BX*4), AX
+	MOVQ    R8, CX
+
+cds_row:
+	TESTQ       CX, CX
+	JZ          cds_store
+	VCVTPS2PD   (AX), Y0
+	VCVTPS2PD   16(AX), Y1
+	VSUBPD      Y12, Y0, Y0
+	VSUBPD      Y13, Y1, Y1
+	VADDPD      Y0, Y8, Y8
+	VADDPD      Y1, Y9, Y9
+	VFMADD231PD Y0, Y0, Y10
+	VFMADD231PD Y1, Y1, Y11
+	ADDQ        R10, AX
+	DECQ        CX
+	JMP         cds_row
+
+cds_store:
+	VMOVUPD Y8, (DI)(BX*8)
+	VMOVUPD Y9, 32(DI)(BX*8)
+	VMOVUPD Y10, (R11)(BX*8)
+	VMOVUPD Y11, 32(R11)(BX*8)
+	ADDQ    $8, BX
+	JMP     cds_col
+
+cds_done:
+	VZEROUPPER
+	RET
+
+// func bnColGradSumsAVX2(dy, x *float32, rows, w, stride int, m, sg, sgd *float64)
+// sg[j] = Σ_r dy[r·stride+j], sgd[j] = Σ_r dy[r·stride+j]·(x[r·stride+j] − m[j]).
+TEXT ·bnColGradSumsAVX2(SB), NOSPLIT, $0-64
+	MOVQ dy+0(FP), DX
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ w+24(FP), R9
+	MOVQ stride+32(FP), R10
+	SHLQ $2, R10
+	MOVQ m+40(FP), R12
+	MOVQ sg+48(FP), DI
+	MOVQ sgd+56(FP), R11
+	XORQ BX, BX
+
+cgs_col:
+	CMPQ    BX, R9
+	JGE     cgs_done
+	VMOVUPD (R12)(BX*8), Y12
+	VMOVUPD 32(R12)(BX*8), Y13
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	LEAQ    (DX)(BX*4), AX
+	LEAQ    (SI)(BX*4), R13
+	MOVQ    R8, CX
+
+cgs_row:
+	TESTQ       CX, CX
+	JZ          cgs_store
+	VCVTPS2PD   (AX), Y0
+	VCVTPS2PD   16(AX), Y1
+	VCVTPS2PD   (R13), Y2
+	VCVTPS2PD   16(R13), Y3
+	VSUBPD      Y12, Y2, Y2
+	VSUBPD      Y13, Y3, Y3
+	VADDPD      Y0, Y8, Y8
+	VADDPD      Y1, Y9, Y9
+	VFMADD231PD Y0, Y2, Y10
+	VFMADD231PD Y1, Y3, Y11
+	ADDQ        R10, AX
+	ADDQ        R10, R13
+	DECQ        CX
+	JMP         cgs_row
+
+cgs_store:
+	VMOVUPD Y8, (DI)(BX*8)
+	VMOVUPD Y9, 32(DI)(BX*8)
+	VMOVUPD Y10, (R11)(BX*8)
+	VMOVUPD Y11, 32(R11)(BX*8)
+	ADDQ    $8, BX
+	JMP     cgs_col
+
+cgs_done:
+	VZEROUPPER
+	RET
+
+// func bnColApplyAVX2(y, x *float32, rows, w, stride int, m, s, b *float32)
+// y[r·stride+j] = (x[r·stride+j] − m[j])·s[j] + b[j].
+TEXT ·bnColApplyAVX2(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ w+24(FP), R9
+	MOVQ stride+32(FP), R10
+	SHLQ $2, R10
+	MOVQ m+40(FP), R11
+	MOVQ s+48(FP), R12
+	MOVQ b+56(FP), R13
+
+cap_row:
+	TESTQ R8, R8
+	JZ    cap_done
+	XORQ  BX, BX
+
+cap_col:
+	CMPQ        BX, R9
+	JGE         cap_next
+	VMOVUPS     (SI)(BX*4), Y0
+	VSUBPS      (R11)(BX*4), Y0, Y0
+	VMOVUPS     (R12)(BX*4), Y1
+	VFMADD213PS (R13)(BX*4), Y1, Y0
+	VMOVUPS     Y0, (DI)(BX*4)
+	ADDQ        $8, BX
+	JMP         cap_col
+
+cap_next:
+	ADDQ R10, SI
+	ADDQ R10, DI
+	DECQ R8
+	JMP  cap_row
+
+cap_done:
+	VZEROUPPER
+	RET
+
+// func bnColDXAVX2(dx, dy, x *float32, rows, w, stride int, m, a, k1, k *float32)
+// dx = a[j]·dy − (k1[j] + k[j]·(x − m[j])); dy is read before dx is written.
+TEXT ·bnColDXAVX2(SB), NOSPLIT, $0-80
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ rows+24(FP), R8
+	MOVQ w+32(FP), R9
+	MOVQ stride+40(FP), R10
+	SHLQ $2, R10
+	MOVQ m+48(FP), R11
+	MOVQ a+56(FP), R12
+	MOVQ k1+64(FP), R13
+	MOVQ k+72(FP), AX
+
+cdx_row:
+	TESTQ R8, R8
+	JZ    cdx_done
+	XORQ  BX, BX
+
+cdx_col:
+	CMPQ        BX, R9
+	JGE         cdx_next
+	VMOVUPS     (SI)(BX*4), Y0
+	VSUBPS      (R11)(BX*4), Y0, Y0
+	VMOVUPS     (AX)(BX*4), Y1
+	VFMADD213PS (R13)(BX*4), Y1, Y0
+	VMOVUPS     (DX)(BX*4), Y2
+	VMOVUPS     (R12)(BX*4), Y3
+	VFMSUB213PS Y0, Y3, Y2
+	VMOVUPS     Y2, (DI)(BX*4)
+	ADDQ        $8, BX
+	JMP         cdx_col
+
+cdx_next:
+	ADDQ R10, SI
+	ADDQ R10, DX
+	ADDQ R10, DI
+	DECQ R8
+	JMP  cdx_row
+
+cdx_done:
+	VZEROUPPER
+	RET

@@ -73,6 +73,21 @@ func (a *bnAcc) flush(w int) {
 	clear(p)
 }
 
+// bnColStats is the two-pass mean m and the sums of x − m and (x − m)² of
+// the column x[o·stride], o < rows, in float64.
+func bnColStats(x []float32, rows, stride int) (m, sd, sq float64) {
+	for o := range rows {
+		m += float64(x[o*stride])
+	}
+	m /= float64(rows)
+	for o := range rows {
+		d := float64(x[o*stride]) - m
+		sd += d
+		sq += d * d
+	}
+	return m, sd, sq
+}
+
 // bnFinish turns a channel's sums about the shift m into its outputs:
 // mean, invstd, and the running statistics when asked.
 func bnFinish(p *BatchNormStatsParams, mean, invstd, rm, rv []float32, c int, m, sd, sq float64, n int) {
@@ -132,6 +147,29 @@ func cpuBatchNormStats(_ tensor.Device, p BatchNormStatsParams) {
 					sq += float64(vmath.Dot(d, d))
 				}
 				bnFinish(&p, mean, invstd, rm, rv, c, float64(m), sd, sq, n)
+			}
+		})
+		return
+	}
+	if bnUseVector {
+		bnForChannels(C, 2*n, true, func(lo, hi int) {
+			var zero, m, s, q [bnBlock]float64
+			for c0 := lo; c0 < hi; c0 += bnBlock {
+				w := min(bnBlock, hi-c0)
+				w8 := bnColVector(w)
+				if w8 > 0 {
+					bnColDevSums(x[c0:], p.Outer, C, zero[:w8], s[:w8], q[:w8])
+					for j := range w8 {
+						m[j] = s[j] / float64(n)
+					}
+					bnColDevSums(x[c0:], p.Outer, C, m[:w8], s[:w8], q[:w8])
+				}
+				for j := w8; j < w; j++ {
+					m[j], s[j], q[j] = bnColStats(x[c0+j:], p.Outer, C)
+				}
+				for j := range w {
+					bnFinish(&p, mean, invstd, rm, rv, c0+j, m[j], s[j], q[j], n)
+				}
 			}
 		})
 		return
@@ -196,6 +234,29 @@ func cpuBatchNormApply(_ tensor.Device, p BatchNormApplyParams) {
 				vmath.AddConst(yr, xr, -mean[c])
 				vmath.Scale(yr, yr, invstd[c]*w[c])
 				vmath.AddConst(yr, yr, b[c])
+			}
+		})
+		return
+	}
+	if bnUseVector {
+		bnForChannels(C, p.Outer, true, func(lo, hi int) {
+			var sA [bnBlock]float32
+			for c0 := lo; c0 < hi; c0 += bnBlock {
+				wd := min(bnBlock, hi-c0)
+				sc := sA[:wd]
+				for j := range sc {
+					sc[j] = invstd[c0+j] * w[c0+j]
+				}
+				w8 := bnColVector(wd)
+				if w8 > 0 {
+					bnColApply(y[c0:], x[c0:], p.Outer, C, mean[c0:c0+w8], sc[:w8], b[c0:c0+w8])
+				}
+				for j := w8; j < wd; j++ {
+					for o := range p.Outer {
+						i := o*C + c0 + j
+						y[i] = (x[i]-mean[c0+j])*sc[j] + b[c0+j]
+					}
+				}
 			}
 		})
 		return
@@ -286,6 +347,46 @@ func cpuBatchNormGrad(_ tensor.Device, p BatchNormGradParams) {
 					vmath.Scale(dr, g[r:r+L], a)
 					vmath.Axpy(dr, (*sp)[o*L:(o+1)*L], -ak2)
 					vmath.AddConst(dr, dr, -ak1)
+				}
+			}
+		})
+		return
+	}
+	if bnUseVector {
+		bnForChannels(C, 2*p.Outer, true, func(lo, hi int) {
+			var m64, sg, sgd [bnBlock]float64
+			var aA, k1A, kA [bnBlock]float32
+			for c0 := lo; c0 < hi; c0 += bnBlock {
+				wd := min(bnBlock, hi-c0)
+				w8 := bnColVector(wd)
+				for j := range wd {
+					m64[j] = float64(mean[c0+j])
+				}
+				if w8 > 0 {
+					bnColGradSums(g[c0:], x[c0:], p.Outer, C, m64[:w8], sg[:w8], sgd[:w8])
+				}
+				for j := w8; j < wd; j++ {
+					sg[j], sgd[j] = 0, 0
+					for o := range p.Outer {
+						i := o*C + c0 + j
+						sg[j] += float64(g[i])
+						sgd[j] += float64(g[i]) * (float64(x[i]) - m64[j])
+					}
+				}
+				for j := range wd {
+					aA[j], k1A[j], kA[j] = bnGradCoef(&p, dw, db, c0+j, invstd[c0+j], w[c0+j], sg[j], sgd[j], n)
+				}
+				if !p.NeedDX {
+					continue
+				}
+				if w8 > 0 {
+					bnColDX(dx[c0:], g[c0:], x[c0:], p.Outer, C, mean[c0:c0+w8], aA[:w8], k1A[:w8], kA[:w8])
+				}
+				for j := w8; j < wd; j++ {
+					for o := range p.Outer {
+						i := o*C + c0 + j
+						dx[i] = aA[j]*g[i] - (k1A[j] + kA[j]*(x[i]-mean[c0+j]))
+					}
 				}
 			}
 		})

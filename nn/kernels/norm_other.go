@@ -18,3 +18,17 @@ func bnApplyRuns(y, x []float32, runs, l, stride int, m, s, b float32) { panic("
 func bnDXRuns(dx, g, x []float32, runs, l, stride int, m, a, k1, k float32) {
 	panic("unreachable")
 }
+
+func bnColVector(w int) int { return 0 }
+
+func bnColDevSums(x []float32, rows, stride int, m, s, q []float64) { panic("unreachable") }
+
+func bnColGradSums(dy, x []float32, rows, stride int, m, sg, sgd []float64) {
+	panic("unreachable")
+}
+
+func bnColApply(y, x []float32, rows, stride int, m, s, b []float32) { panic("unreachable") }
+
+func bnColDX(dx, dy, x []float32, rows, stride int, m, a, k1, k []float32) {
+	panic("unreachable")
+}
