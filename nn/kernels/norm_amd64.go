@@ -2,12 +2,14 @@ package kernels
 
 import "github.com/ingotml/ingot/internal/cpufeat"
 
-// The batch-norm run kernels in AVX2+FMA assembly (norm_amd64.s). Each
-// walks `runs` rows of l float32 values, row r starting `stride` elements
-// after row r−1, so one call covers a whole channel of an [Outer, C, Inner]
-// tensor: no per-run call or horizontal reduction. The sums are taken in
-// float64 lanes (exact float32→float64 conversions, products exact before
-// the FMA's single rounding).
+// The batch-norm kernels in AVX2+FMA assembly (norm_amd64.s). The run
+// kernels walk `runs` rows of l float32 values, row r starting `stride`
+// elements after row r−1, so one call covers a whole channel of an
+// [Outer, C, Inner] tensor: no per-run call or horizontal reduction. The
+// column kernels (Inner == 1) walk the rows of a [rows, stride] matrix
+// with per-column sums or constants. Sums are taken in float64 lanes
+// (exact float32→float64 conversions, products exact before the FMA's
+// single rounding).
 
 //go:noescape
 func bnDevSumsAVX2(x *float32, runs, l, stride int, m float64, out *[2]float64)

@@ -15,19 +15,20 @@ func init() {
 	tensor.Implement(k, BatchNormGrad, cpuBatchNormGrad)
 }
 
-// The CPU kernels take one of three shapes. With Inner > 1 every channel
-// is Outer contiguous runs of Inner values, and the pool splits the
-// channels (or, for the vmath apply, the runs). On amd64 with AVX2 the
-// assembly run kernels (norm_amd64.s) cover a channel per call, summing in
-// float64 lanes. Elsewhere each run goes through internal/vmath: vmath.Sum
-// and vmath.Dot accumulate in float64 and round the run's sum to float32
-// once, and the runs' sums are added in float64. With Inner == 1
-// (BatchNorm1d on [N, C]) a channel is a column, so the pool splits the
-// columns into blocks of at most bnBlock and each pass walks the rows,
-// accumulating the block's sums in float32 vectors that are added into
-// float64 every bnFlush rows. So a sum carries at most the error of a
-// float32 sum of bnFlush terms (or one float32 rounding per run),
-// relative to the magnitudes summed, besides its float64 accumulation.
+// The CPU kernels take one of two layouts, each with an assembly path (on
+// amd64 with AVX2+FMA, norm_amd64.s) and an internal/vmath path (other
+// CPUs and architectures). With Inner > 1 every channel is Outer
+// contiguous runs of Inner values and the pool splits the channels (or,
+// for the vmath apply, the runs): the run kernels cover a channel per call
+// summing in float64 lanes, while the vmath path's vmath.Sum and vmath.Dot
+// sum each run in float64 and round it to float32 once before the float64
+// total. With Inner == 1 (BatchNorm1d on [N, C]) a channel is a column, so
+// the pool splits the columns into blocks of at most bnBlock and each
+// block walks the rows: the column kernels keep 8 columns' float64 sums
+// down all rows, the vmath path accumulates rows in float32 vectors added
+// into float64 every bnFlush rows. So a sum carries at most the error of a
+// float32 sum of bnFlush terms (or one float32 rounding per run), relative
+// to the magnitudes summed, besides its float64 accumulation.
 
 const (
 	bnBlock = 256 // columns of an Inner == 1 block: its accumulators stay in L1
