@@ -3,8 +3,13 @@ package kernels
 import "github.com/ingotml/ingot/internal/cpufeat"
 
 // rowsPath is the kernel path of gatherRows and scatterRows: INGOT_CPU or
-// the best the CPU has. Tests set it to force each available path.
-var rowsPath = func() cpufeat.Path { p, _ := cpufeat.Choose(); return p }()
+// the best the CPU has. Tests force each available path with setRowsPath.
+var rowsPath cpufeat.Path
+
+func init() {
+	p, _ := cpufeat.Choose()
+	setRowsPath(p)
+}
 
 // gatherRows sets dst[i·ow + j] = src[i·rowStep + j·step] for i < oh, j < ow.
 // It is the inner loop of im2col; on amd64 it runs as AVX-512 or AVX2

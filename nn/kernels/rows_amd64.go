@@ -140,74 +140,92 @@ func rowsBounds(contig, strided []float32, oh, ow, rowStep, step int) {
 	_ = strided[(oh-1)*rowStep+(ow-1)*step]
 }
 
-// rowsKernel picks the kernels for a call: 512 for the AVX-512 ones, 256
-// for the AVX2 ones, 0 for none (the Go loops). AVX-512 CPUs run the AVX2
-// kernels on rows that fit in one 8-lane chunk, where they measured faster
-// (the 7×7 outputs of the DCGAN's second convolution: ~25% on Zen 4).
-func rowsKernel(ow, rowStep, step int) int {
-	switch {
-	case step < 1 || rowStep < 0:
-		return 0
-	case rowsPath == cpufeat.AVX512 && step <= maxPermStep2 && ow <= rowsPlans2[step].chunk:
-		return 256
-	case rowsPath == cpufeat.AVX512 && step <= maxPermStep:
-		return 512
-	case rowsPath == cpufeat.AVX2 && step <= maxPermStep2:
-		return 256
+// rowsAVX2 and rowsAVX512 say which kernels rowsPath allows. AVX-512 CPUs
+// run the AVX2 kernels on rows that fit in one 8-lane chunk, where they
+// measured faster (the 7×7 outputs of the DCGAN's second convolution:
+// ~25% on Zen 4).
+var rowsAVX2, rowsAVX512 bool
+
+func setRowsPath(p cpufeat.Path) {
+	rowsPath = p
+	rowsAVX512 = p == cpufeat.AVX512
+	rowsAVX2 = rowsAVX512 || p == cpufeat.AVX2
+}
+
+// split returns the full chunks and the outputs left of a row of ow.
+func (p *rowsPlan2) split(ow int) (full, tail int) {
+	if p.chunk == 8 {
+		return ow >> 3, ow & 7
 	}
-	return 0
+	return ow / p.chunk, ow % p.chunk
+}
+
+// split returns the full chunks and the outputs left of a row of ow.
+func (p *rowsPlan) split(ow int) (full, tail int) {
+	if p.chunk == 16 {
+		return ow >> 4, ow & 15
+	}
+	return ow / p.chunk, ow % p.chunk
 }
 
 // gatherRowsVec runs gatherRows on a vector path if there is one for this
 // CPU and step, and reports whether it did.
 func gatherRowsVec(dst, src []float32, oh, ow, rowStep, step int) bool {
-	kern := rowsKernel(ow, rowStep, step)
-	if kern == 0 {
+	if step < 1 || rowStep < 0 {
+		return false
+	}
+	if rowsAVX2 && step <= maxPermStep2 && (!rowsAVX512 || ow <= rowsPlans2[step].chunk) {
+		rowsBounds(dst, src, oh, ow, rowStep, step)
+		p := &rowsPlans2[step]
+		full, tail := p.split(ow)
+		gatherRowsPermAVX2(&dst[0], &src[0], oh, rowStep, full, tail, p, &p.masks[p.chunk], &p.masks[tail])
+		return true
+	}
+	if !rowsAVX512 || step > maxPermStep {
 		return false
 	}
 	rowsBounds(dst, src, oh, ow, rowStep, step)
-	switch {
-	case kern == 256:
-		p := &rowsPlans2[step]
-		full, tail := ow/p.chunk, ow%p.chunk
-		gatherRowsPermAVX2(&dst[0], &src[0], oh, rowStep, full, tail, p, &p.masks[p.chunk], &p.masks[tail])
-	case step == 1:
+	if step == 1 {
 		gatherRows1AVX512(&dst[0], &src[0], oh, ow, rowStep)
-	default:
-		p := &rowsPlans[step]
-		full, tail := ow/p.chunk, ow%p.chunk
-		var tm uint64
-		if tail > 0 {
-			tm = p.masks(tail, false)
-		}
-		gatherRowsPermAVX512(&dst[0], &src[0], oh, rowStep, full, tail, p, p.masks(p.chunk, false), tm)
+		return true
 	}
+	p := &rowsPlans[step]
+	full, tail := p.split(ow)
+	var tm uint64
+	if tail > 0 {
+		tm = p.masks(tail, false)
+	}
+	gatherRowsPermAVX512(&dst[0], &src[0], oh, rowStep, full, tail, p, p.masks(p.chunk, false), tm)
 	return true
 }
 
 // scatterRowsVec runs scatterRows on a vector path if there is one for this
 // CPU and step, and reports whether it did.
 func scatterRowsVec(dst, src []float32, oh, ow, rowStep, step int) bool {
-	kern := rowsKernel(ow, rowStep, step)
-	if kern == 0 {
+	if step < 1 || rowStep < 0 {
+		return false
+	}
+	if rowsAVX2 && step <= maxPermStep2 && (!rowsAVX512 || ow <= rowsPlans2[step].chunk) {
+		rowsBounds(src, dst, oh, ow, rowStep, step)
+		p := &rowsPlans2[step]
+		full, tail := p.split(ow)
+		scatterRowsPermAVX2(&dst[0], &src[0], oh, rowStep, full, tail, p, &p.masks[p.chunk], &p.masks[tail])
+		return true
+	}
+	if !rowsAVX512 || step > maxPermStep {
 		return false
 	}
 	rowsBounds(src, dst, oh, ow, rowStep, step)
-	switch {
-	case kern == 256:
-		p := &rowsPlans2[step]
-		full, tail := ow/p.chunk, ow%p.chunk
-		scatterRowsPermAVX2(&dst[0], &src[0], oh, rowStep, full, tail, p, &p.masks[p.chunk], &p.masks[tail])
-	case step == 1:
+	if step == 1 {
 		scatterRows1AVX512(&dst[0], &src[0], oh, ow, rowStep)
-	default:
-		p := &rowsPlans[step]
-		full, tail := ow/p.chunk, ow%p.chunk
-		var tm uint64
-		if tail > 0 {
-			tm = p.masks(tail, true)
-		}
-		scatterRowsPermAVX512(&dst[0], &src[0], oh, rowStep, full, tail, p, p.masks(p.chunk, true), tm)
+		return true
 	}
+	p := &rowsPlans[step]
+	full, tail := p.split(ow)
+	var tm uint64
+	if tail > 0 {
+		tm = p.masks(tail, true)
+	}
+	scatterRowsPermAVX512(&dst[0], &src[0], oh, rowStep, full, tail, p, p.masks(p.chunk, true), tm)
 	return true
 }

@@ -14,9 +14,9 @@ import (
 // kernel path this CPU has (the Go loops under Generic).
 func forEachRowsPath(t *testing.T, f func(t *testing.T)) {
 	saved := rowsPath
-	defer func() { rowsPath = saved }()
+	defer setRowsPath(saved)
 	for _, p := range cpufeat.Available() {
-		rowsPath = p
+		setRowsPath(p)
 		t.Run(string(p), f)
 	}
 }
@@ -152,7 +152,7 @@ func TestRowsBoundsPanic(t *testing.T) {
 // each path.
 func BenchmarkRows(b *testing.B) {
 	saved := rowsPath
-	defer func() { rowsPath = saved }()
+	defer setRowsPath(saved)
 	for _, s := range []struct{ o, wp int }{{7, 16}, {14, 30}} {
 		plane := make([]float32, s.wp*s.wp)
 		cols := make([]float32, 16*s.o*s.o)
@@ -160,7 +160,7 @@ func BenchmarkRows(b *testing.B) {
 			plane[i] = float32(i % 7)
 		}
 		for _, p := range cpufeat.Available() {
-			rowsPath = p
+			setRowsPath(p)
 			b.Run(fmt.Sprintf("gather_%dx%d/%s", s.o, s.o, p), func(b *testing.B) {
 				b.SetBytes(int64(4 * len(cols)))
 				for b.Loop() {
