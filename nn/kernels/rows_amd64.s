@@ -1,9 +1,10 @@
 #include "textflag.h"
 
 // Strided row copies for im2col (gather) and col2im (scatter): see
-// rows_amd64.go. Each row is done in chunks of 16 outputs; the last chunk of
-// a row uses masks built once per call, so that only the elements the Go
-// loops touch are read or written (masked-off lanes never fault). Sums are
+// rows_amd64.go. Each row is done in chunks of a fixed number of outputs
+// (16 for step 1 on AVX-512, else as the plan says); the last chunk of a
+// row uses masks made once per call, so that only the elements the Go loops
+// touch are read or written (masked-off lanes never fault). Sums are
 // src + dst, the operand order of the compiled Go loop, so even the NaN a
 // sum of two NaNs returns is the same.
 //
