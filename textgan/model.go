@@ -61,8 +61,10 @@ import (
 const Family = "textgan"
 
 // Discriminator is an LSTM over embedded rows of distributions over the
-// vocabulary, ending in one logit per sequence: a linear layer on the mean
-// of the LSTM's outputs over time.
+// vocabulary, ending in one logit per sequence. It reads the real context
+// (the prefix the generator continued, as ids) and then the judged rows; a
+// linear layer maps the mean of its outputs over the judged positions to
+// the logit.
 type Discriminator struct {
 	nn.Base
 	Embed *nn.Embedding // its weight [V,E] multiplies the input rows
@@ -98,29 +100,53 @@ func NewDiscriminator(d tensor.Device, rng *tensor.RNG, v int, cfg DConfig) (*Di
 	return m, nil
 }
 
-// Forward returns the logits [B] of rows x [T,B,V] (one-hot or soft).
-func (m *Discriminator) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return m.forwardEmbedded(charlm.SoftEmbed(x, m.Embed.Weight.T))
+// Forward returns the logits [B] of rows x [T,B,V] (one-hot or soft) read
+// after the real context ids ctx [P,B] (nil: no context).
+func (m *Discriminator) Forward(ctx, x *tensor.Tensor) *tensor.Tensor {
+	return m.forwardEmbedded(ctx, charlm.SoftEmbed(x, m.Embed.Weight.T))
 }
 
-// ForwardIDs returns the logits [B] of real text ids [T,B]: the same as
-// Forward on their one-hot rows (a lookup is that product exactly).
-func (m *Discriminator) ForwardIDs(ids *tensor.Tensor) *tensor.Tensor {
-	return m.forwardEmbedded(m.Embed.Forward(ids))
+// ForwardIDs returns the logits [B] of real text ids [T,B] after the
+// context ids ctx [P,B] (nil: none): the same as Forward on their one-hot
+// rows (a lookup is that product exactly).
+func (m *Discriminator) ForwardIDs(ctx, ids *tensor.Tensor) *tensor.Tensor {
+	return m.forwardEmbedded(ctx, m.Embed.Forward(ids))
 }
 
-func (m *Discriminator) forwardEmbedded(e *tensor.Tensor) *tensor.Tensor {
-	B := e.Dim(1)
-	y, s := m.LSTM.ForwardState(e, nn.LSTMState{})
-	if !y.RequiresGrad() {
-		s.H.Release()
-		s.C.Release()
+func (m *Discriminator) forwardEmbedded(ctx, e *tensor.Tensor) *tensor.Tensor {
+	T, B := e.Dim(0), e.Dim(1)
+	P := 0
+	in := e
+	if ctx != nil {
+		if ctx.Rank() != 2 || ctx.Dim(1) != B {
+			panic(fmt.Sprintf("textgan.Discriminator: context %v for %d sequences", ctx, B))
+		}
+		P = ctx.Dim(0)
+		ce := m.Embed.Forward(ctx)
+		in = tensor.Concat(0, ce, e)
+		if !in.RequiresGrad() {
+			ce.Release()
+		}
 	}
-	// Mean over time: every position feeds the logit directly (the last
-	// state alone gave the discriminator too weak a signal to leave chance
-	// within a few hundred steps).
-	pooled := tensor.Mean(y, false, 0)
-	return m.Head.Forward(pooled).Reshape(B)
+	y, s := m.LSTM.ForwardState(in, nn.LSTMState{})
+	s.H.Release()
+	s.C.Release()
+	// Mean over the judged positions: every one of them feeds the logit
+	// directly (the last state alone gave a weaker signal). The context
+	// only conditions the state: a fake continuation is judged against
+	// where the real text left off.
+	judged := y.Slice(0, P, P+T)
+	pooled := tensor.Mean(judged, false, 0)
+	out := m.Head.Forward(pooled).Reshape(B)
+	if !out.RequiresGrad() {
+		for _, t := range []*tensor.Tensor{judged, pooled, y} {
+			t.Release()
+		}
+		if in != e {
+			in.Release()
+		}
+	}
+	return out
 }
 
 // Gumbel draws standard Gumbel noise −log(−log u) of the given shape from

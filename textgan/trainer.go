@@ -20,9 +20,16 @@ import (
 // Config configures adversarial training.
 type Config struct {
 	D       DConfig
-	Prefix  int // real characters the generator reads before generating
+	Prefix  int // real characters the generator reads (and the discriminator's context)
 	Length  int // generated (and real) characters the discriminator judges
 	Sampler Sampler
+	// DWarmup is the number of discriminator-only steps (the generator
+	// frozen) before adversarial training starts, as SeqGAN pre-trains its
+	// discriminator: telling a fair character LSTM's text from real text
+	// means learning what real words look like, which takes the
+	// discriminator thousands of batches; adversarial updates against a
+	// discriminator still at chance teach the generator nothing.
+	DWarmup int
 	// AdvWeight multiplies the adversarial loss in the generator's loss
 	// (its MLE loss has weight 1); the guard lowers it.
 	AdvWeight float64
@@ -41,8 +48,8 @@ type Config struct {
 
 // DefaultConfig is what ingot train textgan uses by default.
 func DefaultConfig() Config {
-	return Config{D: DConfig{Embed: 32, Hidden: 128}, Prefix: 16, Length: 32,
-		Sampler: Sampler{Tau: 1, StraightThrough: true}, AdvWeight: 0.5, LR: 2e-4, DLR: 1e-3, Beta1: 0.5, Clip: 5,
+	return Config{D: DConfig{Embed: 32, Hidden: 128}, Prefix: 16, Length: 64, DWarmup: 2000,
+		Sampler: Sampler{Tau: 1, StraightThrough: true}, AdvWeight: 0.5, LR: 2e-4, DLR: 3e-3, Beta1: 0.5, Clip: 5,
 		Tolerance: 0.05, MinAdvWeight: 0.05, EvalSeqs: 256, Seed: 1}
 }
 
@@ -53,6 +60,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("textgan: prefix %d, want 1..65536", c.Prefix)
 	case c.Length < 1 || c.Length > 1<<16:
 		return fmt.Errorf("textgan: length %d, want 1..65536", c.Length)
+	case c.DWarmup < 0 || c.DWarmup > 1<<30:
+		return fmt.Errorf("textgan: %d discriminator warm-up steps, want 0..%d", c.DWarmup, 1<<30)
 	case !(c.Sampler.Tau > 0) || math.IsInf(c.Sampler.Tau, 0):
 		return fmt.Errorf("textgan: Gumbel-softmax temperature %v, want > 0", c.Sampler.Tau)
 	case !(c.AdvWeight >= 0) || math.IsInf(c.AdvWeight, 0):
@@ -136,6 +145,7 @@ type Trainer struct {
 	LastAction GuardAction
 
 	rng   *tensor.RNG
+	steps int // Step calls so far (the warm-up counts them)
 	carry nn.LSTMState
 	best  map[string]*tensor.Tensor // the generator's last good state (weights and Adam), on the CPU
 }
@@ -181,12 +191,16 @@ func NewTrainer(ctx context.Context, g *charlm.Model, cfg Config, heldOut []int3
 }
 
 // AdvLoss is the generator's adversarial loss alone: the non-saturating
-// −mean log σ(D(rows)) of the rows Rollout emits for prefix and noise. It
-// also returns the rows (part of the recorded graph).
+// −mean log σ(D(prefix, rows)) of the rows Rollout emits for prefix and
+// noise. It also returns the rows (part of the recorded graph).
 func AdvLoss(g *charlm.Model, d *Discriminator, prefix, noise *tensor.Tensor, s Sampler) (*tensor.Tensor, *tensor.Tensor) {
 	rows, _ := Rollout(g, prefix, noise, s)
-	return gan.GeneratorLoss(d.Forward(rows)), rows
+	return gan.GeneratorLoss(d.Forward(prefix, rows)), rows
 }
+
+// Warming reports whether the next Step is a discriminator-only warm-up
+// step.
+func (t *Trainer) Warming() bool { return t.steps < t.Config.DWarmup }
 
 // slice returns rows [lo, hi) of time-major ids with B tracks as [hi−lo, B].
 func idsTensor(dev tensor.Device, ids []int32, lo, hi, B int) *tensor.Tensor {
@@ -194,11 +208,31 @@ func idsTensor(dev tensor.Device, ids []int32, lo, hi, B int) *tensor.Tensor {
 }
 
 // Step implements train.Task: one discriminator update and one generator
-// update (MLE on the chunk plus AdvWeight × adversarial).
+// update (MLE on the chunk plus AdvWeight × adversarial); during the
+// warm-up (the first DWarmup steps) the discriminator update alone.
 func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, error) {
 	dev := t.G.Device()
 	c := t.Config
 	B, S := b.Batch, b.Seq
+	warm := t.Warming()
+	t.steps++
+	if warm {
+		if S != c.SeqLen() {
+			return train.Metrics{}, nil // a short last chunk: nothing to judge
+		}
+		m := train.Metrics{}
+		var fake *tensor.Tensor
+		var owned []*tensor.Tensor
+		noGrad(func() {
+			owned = t.rollout(b, &fake)
+		}, t.G)
+		t.discriminatorStep(owned[0], owned[1], fake, m)
+		fake.Release()
+		for _, x := range owned {
+			x.Release()
+		}
+		return m, nil
+	}
 	if b.Step == 0 || (t.carry.H != nil && t.carry.H.Dim(1) != B) {
 		releaseState(t.carry)
 		t.carry = nn.LSTMState{}
@@ -218,23 +252,10 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 		}
 	}()
 	if adv {
-		prefix := idsTensor(dev, b.Input, 0, c.Prefix, B)
-		real := idsTensor(dev, b.Input, c.Prefix, S, B)
-		noise := Gumbel(t.rng, dev, c.Length, B, t.G.Config.Vocab)
-		owned = append(owned, prefix, real, noise)
-		fake, _ = Rollout(t.G, prefix, noise, c.Sampler)
+		owned = t.rollout(b, &fake)
 		fd := fake.Detach()
 		owned = append(owned, fd)
-		nn.ZeroGrad(t.D)
-		lr := t.D.ForwardIDs(real)
-		lf := t.D.Forward(fd)
-		dl := gan.DiscriminatorLoss(lr, lf, 0)
-		dl.Backward()
-		rv, fv := lr.Float32s(), lf.Float32s()
-		m["d_loss"] = float64(dl.Item())
-		m["d_real"], m["d_fake"] = meanSigmoid(rv), meanSigmoid(fv)
-		dl.ReleaseGraph()
-		t.OptD.Step()
+		t.discriminatorStep(owned[0], owned[1], fd, m)
 	}
 
 	nn.ZeroGrad(t.G)
@@ -242,7 +263,7 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 	total := mle
 	var al *tensor.Tensor
 	if adv {
-		al = gan.GeneratorLoss(t.D.Forward(fake))
+		al = gan.GeneratorLoss(t.D.Forward(owned[0], fake))
 		total = tensor.Add(mle, tensor.Scale(al, float32(t.Guard.Weight)))
 	}
 	total.Backward()
@@ -266,6 +287,34 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 	}
 	t.OptG.Step()
 	return m, nil
+}
+
+// rollout generates the batch's continuations into *fake (recorded when
+// the generator's parameters require gradients) and returns the prefix ids
+// [Prefix,B], the real continuation ids [Length,B] and the noise, which the
+// caller releases.
+func (t *Trainer) rollout(b *data.TextBatch, fake **tensor.Tensor) []*tensor.Tensor {
+	dev, c, B := t.G.Device(), t.Config, b.Batch
+	prefix := idsTensor(dev, b.Input, 0, c.Prefix, B)
+	real := idsTensor(dev, b.Input, c.Prefix, b.Seq, B)
+	noise := Gumbel(t.rng, dev, c.Length, B, t.G.Config.Vocab)
+	*fake, _ = Rollout(t.G, prefix, noise, c.Sampler)
+	return []*tensor.Tensor{prefix, real, noise}
+}
+
+// discriminatorStep updates the discriminator on real and fake (not
+// recorded) continuations of prefix and records its loss in m.
+func (t *Trainer) discriminatorStep(prefix, real, fake *tensor.Tensor, m train.Metrics) {
+	nn.ZeroGrad(t.D)
+	lr := t.D.ForwardIDs(prefix, real)
+	lf := t.D.Forward(prefix, fake)
+	dl := gan.DiscriminatorLoss(lr, lf, 0)
+	dl.Backward()
+	rv, fv := lr.Float32s(), lf.Float32s()
+	m["d_loss"] = float64(dl.Item())
+	m["d_real"], m["d_fake"] = meanSigmoid(rv), meanSigmoid(fv)
+	dl.ReleaseGraph()
+	t.OptD.Step()
 }
 
 func meanSigmoid(v []float32) float64 {
@@ -325,9 +374,10 @@ func EvalSequences(ids []int32, n, prefix, length int) ([]int32, int) {
 }
 
 // Evaluate implements train.Task: the generator's held-out bits per
-// character ("bpc") and the discriminator's accuracy, precision, recall
-// and F1 on EvalSeqs held-out real sequences against as many generated
-// ones (fixed Gumbel noise, so epochs are comparable).
+// character ("bpc") and the discriminator's accuracy, precision, recall,
+// F1 and loss ("d_loss", the sum of its mean BCE on real and on fake) on
+// EvalSeqs held-out real sequences against as many generated ones (fixed
+// Gumbel noise, so epochs are comparable).
 func (t *Trainer) Evaluate(ctx context.Context) (train.Metrics, error) {
 	if len(t.HeldOut) < 2 {
 		return nil, nil
@@ -349,8 +399,8 @@ func (t *Trainer) Evaluate(ctx context.Context) (train.Metrics, error) {
 		real := idsTensor(dev, seqs, c.Prefix, c.SeqLen(), n)
 		noise := Gumbel(tensor.NewRNG(c.Seed).Stream(3), dev, c.Length, n, t.G.Config.Vocab)
 		fake, _ := Rollout(t.G, prefix, noise, c.Sampler)
-		rl = t.D.ForwardIDs(real).Float32s()
-		fl = t.D.Forward(fake).Float32s()
+		rl = t.D.ForwardIDs(prefix, real).Float32s()
+		fl = t.D.Forward(prefix, fake).Float32s()
 		for _, x := range []*tensor.Tensor{prefix, real, noise, fake} {
 			x.Release()
 		}
@@ -358,7 +408,22 @@ func (t *Trainer) Evaluate(ctx context.Context) (train.Metrics, error) {
 	for k, v := range gan.Classify(rl, fl).Metrics() {
 		m[k] = v
 	}
+	m["d_loss"] = bce(rl, fl)
 	return m, nil
+}
+
+// bce is the discriminator's loss for logits of real and fake sequences:
+// mean softplus(−real) + mean softplus(fake), in float64.
+func bce(real, fake []float32) float64 {
+	sp := func(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
+	var r, f float64
+	for _, x := range real {
+		r += sp(-float64(x))
+	}
+	for _, x := range fake {
+		f += sp(float64(x))
+	}
+	return r/float64(max(len(real), 1)) + f/float64(max(len(fake), 1))
 }
 
 // EndEpoch implements train.EpochEnder: the 5% guard.
@@ -419,6 +484,7 @@ const (
 	prefixBest = "best."
 	prefixDOpt = "dopt."
 	metaRNG    = "textgan.rng"
+	metaSteps  = "textgan.steps"
 	metaGuard  = "textgan.guard"
 )
 
@@ -452,7 +518,8 @@ func (t *Trainer) State() (map[string]*tensor.Tensor, map[string]string, error) 
 	}
 	_, _, counter := t.rng.State()
 	guard, _ := json.Marshal(t.Guard)
-	return out, map[string]string{metaRNG: strconv.FormatUint(counter, 10), metaGuard: string(guard)}, nil
+	return out, map[string]string{metaRNG: strconv.FormatUint(counter, 10), metaGuard: string(guard),
+		metaSteps: strconv.Itoa(t.steps)}, nil
 }
 
 // LoadState implements train.Task.
@@ -472,6 +539,10 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 	counter, err := strconv.ParseUint(meta[metaRNG], 10, 64)
 	if err != nil {
 		return fmt.Errorf("textgan: checkpoint metadata %s: %w", metaRNG, err)
+	}
+	steps, err := strconv.Atoi(meta[metaSteps])
+	if err != nil || steps < 0 {
+		return fmt.Errorf("textgan: checkpoint metadata %s = %q, want a step count", metaSteps, meta[metaSteps])
 	}
 	var guard Guard
 	if err := json.Unmarshal([]byte(meta[metaGuard]), &guard); err != nil {
@@ -498,6 +569,7 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 	seed, stream, _ := t.rng.State()
 	t.rng.SetState(seed, stream, counter)
 	t.Guard = guard
+	t.steps = steps
 	return nil
 }
 

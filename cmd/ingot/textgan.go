@@ -49,7 +49,7 @@ type textganSettings struct {
 }
 
 func trainTextGAN(args []string, out io.Writer) error {
-	fs := newFlags("train textgan", "ingot train textgan [--text FILE | --corpus NAME] [--init-generator W | pre-training flags as for charlm] [--adv-steps 600 --adv-weight 0.5 ...] [--device auto] [--out DIR] [--resume] [--quiet]",
+	fs := newFlags("train textgan", "ingot train textgan [--text FILE | --corpus NAME] [--init-generator W | pre-training flags as for charlm] [--d-warmup 2000 --adv-steps 600 --adv-weight 0.5 ...] [--device auto] [--out DIR] [--resume] [--quiet]",
 		"  ingot train textgan                                  # pre-train on Austen, then adversarial\n"+
 			"  ingot train textgan --init-generator runs/charlm/charlm.safetensors.zst\n"+
 			"  ingot train textgan --corpus tang300 --steps 2000 --adv-steps 400\n", out)
@@ -57,8 +57,9 @@ func trainTextGAN(args []string, out io.Writer) error {
 	lf := addLMFlags(fs) // MLE pre-training (--steps/--epochs/--lr/--clip/--seed, the model sizes)
 	def := textgan.DefaultConfig()
 	initGen := fs.String("init-generator", "", "start from this charlm weight file instead of pre-training")
-	advSteps := fs.Int("adv-steps", 600, "adversarial training steps")
-	advRound := fs.Int("adv-round", 200, "adversarial steps between evaluations (guard checks, checkpoints)")
+	warmup := fs.Int("d-warmup", def.DWarmup, "discriminator-only steps (generator frozen) before adversarial training")
+	advSteps := fs.Int("adv-steps", 600, "adversarial training steps (after the warm-up)")
+	advRound := fs.Int("adv-round", 200, "steps between evaluations (guard checks, checkpoints), warm-up included")
 	prefix := fs.Int("prefix", def.Prefix, "real characters the generator reads before generating")
 	length := fs.Int("length", def.Length, "generated characters the discriminator judges")
 	dEmbed := fs.Int("d-embed", def.D.Embed, "discriminator embedding size")
@@ -84,11 +85,14 @@ func trainTextGAN(args []string, out io.Writer) error {
 	if err := lf.validate(); err != nil {
 		return err
 	}
+	if *warmup < 0 || *warmup > 1<<30 {
+		return usagef("--d-warmup must be in 0..%d, got %d", 1<<30, *warmup)
+	}
 	if *advSteps < 1 || *advRound < 1 {
 		return usagef("--adv-steps and --adv-round must be at least 1, got %d and %d", *advSteps, *advRound)
 	}
 	cfg := def
-	cfg.Prefix, cfg.Length, cfg.D = *prefix, *length, textgan.DConfig{Embed: *dEmbed, Hidden: *dHidden}
+	cfg.Prefix, cfg.Length, cfg.D, cfg.DWarmup = *prefix, *length, textgan.DConfig{Embed: *dEmbed, Hidden: *dHidden}, *warmup
 	cfg.AdvWeight, cfg.LR, cfg.DLR, cfg.Sampler = *advWeight, *advLR, *dLR, textgan.Sampler{Tau: *tau, StraightThrough: !*soft}
 	cfg.Clip, cfg.Tolerance, cfg.MinAdvWeight, cfg.EvalSeqs, cfg.Seed = *lf.clip, *tolerance, *minWeight, *evalSeqs, *lf.seed
 	if err := cfg.Validate(); err != nil {
@@ -146,7 +150,7 @@ func trainTextGAN(args []string, out io.Writer) error {
 	if err != nil {
 		return usagef("the training text is too short for --batch %d: %v", *lf.batch, err)
 	}
-	src, err := charlm.NewStepSource(b, *advSteps, *advRound)
+	src, err := charlm.NewStepSource(b, *warmup+*advSteps, *advRound)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -155,8 +159,8 @@ func trainTextGAN(args []string, out io.Writer) error {
 		return err
 	}
 	if !*quiet {
-		fmt.Fprintf(out, "textgan: adversarial training from %s (held-out %.4f bits per character; guard limit %.4f), %d steps of %d×(%d+%d) characters\n",
-			genPath, t.Guard.Baseline, t.Guard.Limit(), *advSteps, *lf.batch, cfg.Prefix, cfg.Length)
+		fmt.Fprintf(out, "textgan: adversarial training from %s (held-out %.4f bits per character; guard limit %.4f), %d discriminator warm-up steps then %d adversarial steps of %d×(%d+%d) characters\n",
+			genPath, t.Guard.Baseline, t.Guard.Limit(), *warmup, *advSteps, *lf.batch, cfg.Prefix, cfg.Length)
 	}
 	settings, _ := json.Marshal(textganSettings{Text: label, Generator: genPath, Config: cfg, Batch: *lf.batch, Steps: *advSteps,
 		Round: src.StepsPerEpoch(), HeldOut: *tf.heldOut, Device: d.Name()})
