@@ -497,7 +497,7 @@ func TestDiscriminatorLearns(t *testing.T) {
 	require.NoError(t, err)
 	cfg := DefaultConfig()
 	cfg.D = DConfig{Embed: 8, Hidden: 16}
-	cfg.Prefix, cfg.Length, cfg.EvalSeqs, cfg.DWarmup = 4, 12, 128, 1 << 20
+	cfg.Prefix, cfg.Length, cfg.EvalSeqs, cfg.DWarmup = 4, 12, 128, 1<<20
 	tg, err := NewTrainer(ctx, g, cfg, ho, 0)
 	require.NoError(t, err)
 	b, err := data.NewTextBatcher(tr, 16, cfg.SeqLen(), data.TextOptions{Layout: data.TimeMajor})
