@@ -89,6 +89,9 @@ func (b *BatchNorm) trainForward(x *tensor.Tensor, n int) *tensor.Tensor {
 		panic(fmt.Sprintf("nn.BatchNorm%dd: want float32 input, have %v", b.spatial, x))
 	}
 	d := x.Device()
+	if b.Weight.T.Device() != d {
+		panic(fmt.Sprintf("nn.BatchNorm%dd: input %v on %s, parameters on %s", b.spatial, x, d.Name(), b.Weight.T.Device().Name()))
+	}
 	xc := x.Contiguous() // recorded when x needs gradients and is strided
 	outer, c := x.Dim(0), b.Features
 	inner := n / outer
