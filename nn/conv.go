@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ingotml/ingot/nn/kernels"
 	"github.com/ingotml/ingot/tensor"
@@ -48,93 +49,108 @@ func (c ConvConfig) normalized(op string, transposed bool) ConvConfig {
 	return c
 }
 
-// Convolutions run as im2col/col2im device kernels plus one GEMM
-// (tensor.MatMul) per call: the column matrix folds the batch into its
-// columns, (C·KH·KW) × (N·OH·OW), so the whole batch is one large matrix
-// product. Conv2d is im2col then W·cols; its input gradient is col2im of
-// Wᵀ·g. ConvTranspose2d is cols = Wᵀ·x then col2im; its input gradient
-// goes through im2col of g. The GEMMs' gradients come from tensor.MatMul.
+// Convolutions run as im2col/col2im device kernels plus GEMMs. The column
+// matrix folds images into its columns, (C·KH·KW) × (n·OH·OW), so a chunk
+// of n images is one large matrix product. Conv2d is im2col then W·cols;
+// its input gradient is col2im of Wᵀ·g and its weight gradient g·colsᵀ
+// (the columns rebuilt in the backward pass). ConvTranspose2d is
+// cols = Wᵀ·x then col2im; its input gradient is W·im2col(g) and its
+// weight gradient x·im2col(g)ᵀ. Each layer is one autograd node.
+
+// convChunkElems bounds the column matrix of one chunk of images on the
+// CPU: built and consumed back to back, a chunk's columns stay in the L2
+// cache, where a whole batch's (6 MB for the DCGAN's second layer) would go
+// out to memory and back, at two to three times the cost. A GPU takes the
+// whole batch at once.
+var convChunkElems = 1 << 17
+
+// chunkImages is the number of images per chunk of geometry g on d.
+func chunkImages(d tensor.Device, g kernels.ConvGeom) int {
+	if d != tensor.CPU() {
+		return max(g.N, 1)
+	}
+	return max(1, min(g.N, convChunkElems/(g.ColRows()*g.OH*g.OW)))
+}
+
+// convChunks calls fn for consecutive chunks [n0, n0+n) of the batch with
+// the chunk's geometry and a column buffer of at least its size, which fn
+// may use as scratch.
+func convChunks(d tensor.Device, g kernels.ConvGeom, fn func(n0, n int, gc kernels.ConvGeom, cols tensor.View)) {
+	b := chunkImages(d, g)
+	buf := tensor.Empty(d, tensor.Float32, g.ColRows()*b*g.OH*g.OW)
+	defer buf.Release()
+	for n0 := 0; n0 < g.N; n0 += b {
+		gc := g
+		gc.N = min(b, g.N-n0)
+		fn(n0, gc.N, gc, kview(buf))
+	}
+}
+
+func kview(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
+
+// at is v advanced by off elements.
+func at(v tensor.View, off int) tensor.View { return tensor.View{Buf: v.Buf, Off: v.Off + off} }
+
+// gemmInto runs C = op(A)·op(B) + beta·C (beta 0 or 1) on raw row-major views.
+func gemmInto(d tensor.Device, transA, transB bool, m, n, k int, a tensor.View, lda int, b tensor.View, ldb int, beta float32, c tensor.View, ldc int) {
+	tensor.GemmKernel.Run(d, tensor.GemmParams{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, Beta: beta,
+		A: a, B: b, C: c, LDA: lda, LDB: ldb, LDC: ldc, Batch: 1})
+}
+
+func im2colInto(d tensor.Device, g kernels.ConvGeom, cols, x tensor.View) {
+	kernels.Im2colKernel.Run(d, kernels.Im2colParams{Cols: cols, X: x, Geom: g})
+}
+
+func col2imInto(d tensor.Device, g kernels.ConvGeom, x, cols tensor.View) {
+	kernels.Col2imKernel.Run(d, kernels.Col2imParams{X: x, Cols: cols, Geom: g})
+}
 
 // recordOp attaches backward to out as one autograd node (tensor.Record):
 // the convolutions, Dropout and some losses are ops of their own.
 var recordOp = tensor.Record
 
-func kview(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), Off: t.Offset()} }
-
-// im2col returns the [C·KH·KW, N·OH·OW] column matrix of x (contiguous
-// NCHW), recorded when x requires gradients (backward: col2im).
-func im2col(x *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
-	d := x.Device()
-	cols := tensor.Empty(d, tensor.Float32, g.ColRows(), g.ColCols())
-	kernels.Im2colKernel.Run(d, kernels.Im2colParams{Cols: kview(cols), X: kview(x), Geom: g})
-	if x.RequiresGrad() {
-		recordOp(cols, "Im2col", []*tensor.Tensor{x}, func(gc *tensor.Tensor) []*tensor.Tensor {
-			return []*tensor.Tensor{col2imRaw(gc, g)}
-		})
-	}
-	return cols
+// channelsFirst copies t [N, C, ...] (any layout) to a dense [C, N·rest]
+// matrix outside the graph.
+func channelsFirst(t *tensor.Tensor) *tensor.Tensor {
+	n, c := t.Dim(0), t.Dim(1)
+	td := t.Detach()
+	tr := td.Reshape(n, c, t.Len()/max(n*c, 1))
+	tp := tr.Permute(1, 0, 2)
+	m := tp.Contiguous()
+	out := m.Reshape(c, t.Len()/max(c, 1))
+	releaseExcept(out, td, tr, tp, m)
+	return out
 }
 
-// col2im returns the [N, C, H, W] image summed from a column matrix,
-// recorded when cols requires gradients (backward: im2col).
-func col2im(cols *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
-	y := col2imRaw(cols, g)
-	if cols.RequiresGrad() {
-		recordOp(y, "Col2im", []*tensor.Tensor{cols}, func(gy *tensor.Tensor) []*tensor.Tensor {
-			gc := gy.Contiguous()
-			out := tensor.Empty(gc.Device(), tensor.Float32, g.ColRows(), g.ColCols())
-			kernels.Im2colKernel.Run(gc.Device(), kernels.Im2colParams{Cols: kview(out), X: kview(gc), Geom: g})
-			if gc != gy {
-				gc.Release()
-			}
-			return []*tensor.Tensor{out}
-		})
-	}
-	return y
+// imagesFirst copies m [C, N·rest] to a dense [N, C, shape...] outside the
+// graph, consuming m.
+func imagesFirst(m *tensor.Tensor, n int, shape ...int) *tensor.Tensor {
+	c := m.Dim(0)
+	mr := m.Reshape(c, n, m.Len()/max(c*n, 1))
+	mp := mr.Permute(1, 0, 2)
+	out := mp.Reshape(append([]int{n, c}, shape...)...) // a copy (a view when N or C is 1)
+	releaseExcept(out, m, mr, mp)
+	return out
 }
 
-// col2imRaw runs the col2im kernel without recording.
-func col2imRaw(cols *tensor.Tensor, g kernels.ConvGeom) *tensor.Tensor {
-	c := cols.Contiguous()
-	d := c.Device()
-	y := tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
-	kernels.Col2imKernel.Run(d, kernels.Col2imParams{X: kview(y), Cols: kview(c), Geom: g})
-	if c != cols {
-		c.Release() // the recorded node (if any) refers to cols, not c
-	}
-	return y
-}
-
-// matmulOwned is a·b for an a that needs gradients and a temporary b that
-// does not (the column matrix of a first layer, whose input is data): the
-// product's backward computes a's gradient g·bᵀ and then frees b, so b goes
-// back to the allocator every step instead of waiting for the garbage
-// collector. As in PyTorch without retain_graph, a second backward pass
-// through the same forward pass panics.
-func matmulOwned(op string, a, b *tensor.Tensor) *tensor.Tensor {
-	ad := a.Detach()
-	y := tensor.MatMul(ad, b)
-	ad.Release()
-	recordOp(y, op, []*tensor.Tensor{a}, func(g *tensor.Tensor) []*tensor.Tensor {
-		if b == nil {
-			panic(fmt.Sprintf("nn.%s: backward through the same forward pass twice (its saved columns were freed)", op))
+// releaseExcept releases each distinct header of ts other than keep (views
+// hold their own references, so keep stays valid).
+func releaseExcept(keep *tensor.Tensor, ts ...*tensor.Tensor) {
+	for i, t := range ts {
+		if t != keep && !slices.Contains(ts[:i], t) {
+			t.Release()
 		}
-		bt := b.T()
-		ga := tensor.MatMul(g, bt)
-		bt.Release()
-		b.Release()
-		b = nil
-		return []*tensor.Tensor{ga}
-	})
-	return y
+	}
 }
 
-// gemm is a·b, handing b to the result when only a needs gradients.
-func gemm(op string, a, b *tensor.Tensor) *tensor.Tensor {
-	if a.RequiresGrad() && !b.RequiresGrad() {
-		return matmulOwned(op, a, b)
+// needs reports which of the inputs require gradients.
+func needs(ts ...*tensor.Tensor) (any bool, each []bool) {
+	each = make([]bool, len(ts))
+	for i, t := range ts {
+		each[i] = t.RequiresGrad()
+		any = any || each[i]
 	}
-	return tensor.MatMul(a, b)
+	return any, each
 }
 
 // addBias adds the per-channel bias (if any) to y [N, out, H, W].
@@ -204,19 +220,53 @@ func (c *Conv2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 // Forward maps [N, in, H, W] to [N, out, OH, OW].
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g := c.geom(x)
+	d := x.Device()
 	o, ckk, l := c.Config.Out, g.ColRows(), g.OH*g.OW
 	xc := x.Contiguous()
-	cols := im2col(xc, g)
-	w := c.Weight.T.Reshape(o, ckk)
-	y2 := gemm("Conv2d", w, cols) // [out, N·L]: one GEMM for the batch
-	y3 := y2.Reshape(o, g.N, l)
-	y4 := y3.Permute(1, 0, 2)
-	y := y4.Reshape(g.N, o, g.OH, g.OW) // a copy (a view when N or out is 1)
-	if xc != x {
-		releaseUnless(y, xc)
+	w := c.Weight.T
+	wv, xv := kview(w), kview(xc)
+	y2 := tensor.Empty(d, tensor.Float32, o, g.N*l) // [out, N·L]
+	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+		im2colInto(d, gc, cols, at(xv, n0*g.C*g.H*g.W))
+		gemmInto(d, false, false, o, n*l, ckk, wv, ckk, cols, n*l, 0, at(kview(y2), n0*l), g.N*l)
+	})
+	y := imagesFirst(y2, g.N, g.OH, g.OW)
+	if any, need := needs(xc, w); any {
+		recordOp(y, "Conv2d", []*tensor.Tensor{xc, w}, func(gy *tensor.Tensor) []*tensor.Tensor {
+			return c.backward(g, xc, gy, need[0], need[1])
+		})
+	} else if xc != x {
+		xc.Release()
 	}
-	releaseUnless(y, cols, w, y2, y3, y4)
 	return addBias(y, c.Bias, o)
+}
+
+// backward is the gradients of the input x and weight (where needed) for
+// the output gradient gy.
+func (c *Conv2d) backward(g kernels.ConvGeom, x, gy *tensor.Tensor, needX, needW bool) []*tensor.Tensor {
+	d := gy.Device()
+	o, ckk, l := c.Config.Out, g.ColRows(), g.OH*g.OW
+	g2 := channelsFirst(gy) // [out, N·L]
+	defer g2.Release()
+	var gx, gw *tensor.Tensor
+	if needX {
+		gx = tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
+	}
+	if needW {
+		gw = tensor.Empty(d, tensor.Float32, c.Weight.T.Shape()...)
+	}
+	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+		gv := at(kview(g2), n0*l)
+		if needW { // gW += g·colsᵀ
+			im2colInto(d, gc, cols, at(kview(x), n0*g.C*g.H*g.W))
+			gemmInto(d, false, true, o, ckk, n*l, gv, g.N*l, cols, n*l, min(float32(n0), 1), kview(gw), ckk)
+		}
+		if needX { // gx = col2im(Wᵀ·g)
+			gemmInto(d, true, false, ckk, n*l, o, kview(c.Weight.T), ckk, gv, g.N*l, 0, cols, n*l)
+			col2imInto(d, gc, at(kview(gx), n0*g.C*g.H*g.W), cols)
+		}
+	})
+	return []*tensor.Tensor{gx, gw}
 }
 
 // ConvTranspose2d is PyTorch's nn.ConvTranspose2d (groups = 1): weight
@@ -267,13 +317,59 @@ func (c *ConvTranspose2d) geom(x *tensor.Tensor) kernels.ConvGeom {
 // Forward maps [N, in, H, W] to [N, out, OH, OW].
 func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g := c.geom(x)
-	in, o, kk, l := c.Config.In, c.Config.Out, g.KH*g.KW, g.OH*g.OW
-	xp := x.Permute(1, 0, 2, 3)
-	xr := xp.Reshape(in, g.N*l) // a copy (a view when N or in is 1)
-	w := c.Weight.T.Reshape(in, o*kk)
-	wt := w.T()
-	cols := gemm("ConvTranspose2d", wt, xr) // [out·KH·KW, N·L]: one GEMM for the batch
-	y := col2im(cols, g)
-	releaseUnless(y, xp, xr, w, wt, cols)
-	return addBias(y, c.Bias, o)
+	d := x.Device()
+	in, okk, l := c.Config.In, g.ColRows(), g.OH*g.OW
+	w := c.Weight.T
+	xr := channelsFirst(x) // [in, N·L]
+	y := tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
+	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+		gemmInto(d, true, false, okk, n*l, in, kview(w), okk, at(kview(xr), n0*l), g.N*l, 0, cols, n*l)
+		col2imInto(d, gc, at(kview(y), n0*g.C*g.H*g.W), cols)
+	})
+	if any, need := needs(x, w); any {
+		recordOp(y, "ConvTranspose2d", []*tensor.Tensor{x, w}, func(gy *tensor.Tensor) []*tensor.Tensor {
+			if xr == nil {
+				panic("nn.ConvTranspose2d: backward through the same forward pass twice (its saved input was freed)")
+			}
+			grads := c.backward(g, xr, gy, need[0], need[1])
+			xr.Release()
+			xr = nil
+			return grads
+		})
+	} else {
+		xr.Release()
+	}
+	return addBias(y, c.Bias, c.Config.Out)
+}
+
+// backward is the gradients of the input (from its [in, N·L] copy xr) and
+// weight (where needed) for the output gradient gy.
+func (c *ConvTranspose2d) backward(g kernels.ConvGeom, xr, gy *tensor.Tensor, needX, needW bool) []*tensor.Tensor {
+	d := gy.Device()
+	in, okk, l := c.Config.In, g.ColRows(), g.OH*g.OW
+	gyc := gy.Contiguous()
+	if gyc != gy {
+		defer gyc.Release()
+	}
+	var gxr, gw *tensor.Tensor
+	if needX {
+		gxr = tensor.Empty(d, tensor.Float32, in, g.N*l)
+	}
+	if needW {
+		gw = tensor.Empty(d, tensor.Float32, c.Weight.T.Shape()...)
+	}
+	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+		im2colInto(d, gc, cols, at(kview(gyc), n0*g.C*g.H*g.W))
+		if needX { // gx = W·im2col(g)
+			gemmInto(d, false, false, in, n*l, okk, kview(c.Weight.T), okk, cols, n*l, 0, at(kview(gxr), n0*l), g.N*l)
+		}
+		if needW { // gW += x·im2col(g)ᵀ
+			gemmInto(d, false, true, in, okk, n*l, at(kview(xr), n0*l), g.N*l, cols, n*l, min(float32(n0), 1), kview(gw), okk)
+		}
+	})
+	var gx *tensor.Tensor
+	if needX {
+		gx = imagesFirst(gxr, g.N, g.OH, g.OW)
+	}
+	return []*tensor.Tensor{gx, gw}
 }

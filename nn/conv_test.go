@@ -105,55 +105,59 @@ var convConfigs = []struct {
 // gradients). Tolerances: forward 2e-5 (float32 sums of ≤ 32 products of
 // magnitude ≤ 2, accumulated by the GEMM), gradients 1e-4 abs + 1e-4 rel.
 func TestConv(t *testing.T) {
-	for _, transposed := range []bool{false, true} {
-		for _, tc := range convConfigs {
-			for _, xGrad := range []bool{false, true} {
-				name := fmt.Sprintf("%s/transposed=%v/xgrad=%v", tc.name, transposed, xGrad)
-				t.Run(name, func(t *testing.T) {
-					r := rand.New(rand.NewPCG(5, uint64(len(name))))
-					cfg := tc.cfg
-					var layer Layer
-					var w, b *Param
-					if transposed {
-						l := NewConvTranspose2d(cpu, tensor.NewRNG(9), cfg)
-						layer, w, b = l, l.Weight, l.Bias
-					} else {
-						cfg.OutputPadding = Size2{}
-						l := NewConv2d(cpu, tensor.NewRNG(9), cfg)
-						layer, w, b = l, l.Weight, l.Bias
-					}
-					x32, x64 := randF(r, tc.n*cfg.In*tc.h*tc.w, -2, 2)
-					x := tensor.FromFloat32(cpu, x32, tc.n, cfg.In, tc.h, tc.w).SetRequiresGrad(xGrad)
-					vals := [][]float64{x64, f64(w.T.Float32s()), nil}
-					if b != nil {
-						vals[2] = f64(b.T.Float32s())
-					}
-					var oh, ow int
-					ref := func(v [][]float64) []float64 {
-						var y []float64
+	defer func(n int) { convChunkElems = n }(convChunkElems)
+	for _, chunk := range []int{convChunkElems, 1} { // the whole batch at once, and one image per chunk
+		convChunkElems = chunk
+		for _, transposed := range []bool{false, true} {
+			for _, tc := range convConfigs {
+				for _, xGrad := range []bool{false, true} {
+					name := fmt.Sprintf("chunk=%d/%s/transposed=%v/xgrad=%v", chunk, tc.name, transposed, xGrad)
+					t.Run(name, func(t *testing.T) {
+						r := rand.New(rand.NewPCG(5, uint64(len(name))))
+						cfg := tc.cfg
+						var layer Layer
+						var w, b *Param
 						if transposed {
-							y, oh, ow = refConvT2d(v[0], v[1], v[2], tc.n, cfg.In, tc.h, tc.w, cfg)
+							l := NewConvTranspose2d(cpu, tensor.NewRNG(9), cfg)
+							layer, w, b = l, l.Weight, l.Bias
 						} else {
-							y, oh, ow = refConv2d(v[0], v[1], v[2], tc.n, cfg.In, tc.h, tc.w, cfg)
+							cfg.OutputPadding = Size2{}
+							l := NewConv2d(cpu, tensor.NewRNG(9), cfg)
+							layer, w, b = l, l.Weight, l.Bias
 						}
-						return y
-					}
-					want := ref(vals)
-					y := layer.Forward(x)
-					require.Equal(t, []int{tc.n, cfg.Out, oh, ow}, y.Shape())
-					assertClose(t, want, y.Float32s(), 2e-5, 2e-5, "y")
-					_, gy := randF(r, len(want), -1, 1)
-					backwardWith(y, gy)
-					if xGrad {
-						assertClose(t, fdGrad(ref, vals, gy, 0), x.Grad().Float32s(), 1e-4, 1e-4, "dx")
-					} else {
-						assert.Nil(t, x.Grad())
-					}
-					assertClose(t, fdGrad(ref, vals, gy, 1), w.T.Grad().Float32s(), 1e-4, 1e-4, "dW")
-					if b != nil {
-						assertClose(t, fdGrad(ref, vals, gy, 2), b.T.Grad().Float32s(), 1e-4, 1e-4, "db")
-					}
-				})
+						x32, x64 := randF(r, tc.n*cfg.In*tc.h*tc.w, -2, 2)
+						x := tensor.FromFloat32(cpu, x32, tc.n, cfg.In, tc.h, tc.w).SetRequiresGrad(xGrad)
+						vals := [][]float64{x64, f64(w.T.Float32s()), nil}
+						if b != nil {
+							vals[2] = f64(b.T.Float32s())
+						}
+						var oh, ow int
+						ref := func(v [][]float64) []float64 {
+							var y []float64
+							if transposed {
+								y, oh, ow = refConvT2d(v[0], v[1], v[2], tc.n, cfg.In, tc.h, tc.w, cfg)
+							} else {
+								y, oh, ow = refConv2d(v[0], v[1], v[2], tc.n, cfg.In, tc.h, tc.w, cfg)
+							}
+							return y
+						}
+						want := ref(vals)
+						y := layer.Forward(x)
+						require.Equal(t, []int{tc.n, cfg.Out, oh, ow}, y.Shape())
+						assertClose(t, want, y.Float32s(), 2e-5, 2e-5, "y")
+						_, gy := randF(r, len(want), -1, 1)
+						backwardWith(y, gy)
+						if xGrad {
+							assertClose(t, fdGrad(ref, vals, gy, 0), x.Grad().Float32s(), 1e-4, 1e-4, "dx")
+						} else {
+							assert.Nil(t, x.Grad())
+						}
+						assertClose(t, fdGrad(ref, vals, gy, 1), w.T.Grad().Float32s(), 1e-4, 1e-4, "dW")
+						if b != nil {
+							assertClose(t, fdGrad(ref, vals, gy, 2), b.T.Grad().Float32s(), 1e-4, 1e-4, "db")
+						}
+					})
+				}
 			}
 		}
 	}
@@ -281,11 +285,23 @@ func TestConvTrainingSteadyState(t *testing.T) {
 	}
 }
 
-// TestConvBackwardTwicePanics: a first layer's saved columns are freed by
-// the first backward pass, as in PyTorch without retain_graph.
-func TestConvBackwardTwicePanics(t *testing.T) {
+// TestConvBackwardTwice: Conv2d saves only its input, so a second
+// backward pass through the same forward pass adds the same gradient again;
+// ConvTranspose2d frees its saved input copy in the first, as PyTorch
+// without retain_graph, and says so in the second.
+func TestConvBackwardTwice(t *testing.T) {
 	c := NewConv2d(cpu, tensor.NewRNG(1), ConvConfig{In: 1, Out: 2, Kernel: Sq(3)})
 	y := tensor.Sum(c.Forward(tensor.Ones(cpu, 1, 1, 4, 4)), false)
 	y.Backward()
-	assert.PanicsWithValue(t, "nn.Conv2d: backward through the same forward pass twice (its saved columns were freed)", func() { y.Backward() })
+	once := c.Weight.T.Grad().Float32s()
+	y.Backward()
+	twice := c.Weight.T.Grad().Float32s()
+	for i := range once {
+		assert.InDelta(t, 2*once[i], twice[i], 1e-5)
+	}
+
+	ct := NewConvTranspose2d(cpu, tensor.NewRNG(1), ConvConfig{In: 1, Out: 2, Kernel: Sq(3)})
+	y = tensor.Sum(ct.Forward(tensor.Ones(cpu, 1, 1, 4, 4)), false)
+	y.Backward()
+	assert.PanicsWithValue(t, "nn.ConvTranspose2d: backward through the same forward pass twice (its saved input was freed)", func() { y.Backward() })
 }
