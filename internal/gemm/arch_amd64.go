@@ -47,7 +47,8 @@ func archImpl(p cpufeat.Path) *impl {
 	switch p {
 	case cpufeat.AVX512:
 		return &impl{path: p, mr: 6, nr: 64, kc: 384, nc: 320, mcL3: 4096,
-			partial: true, kern: kernAVX512, packB64: true, small: smallAVX512}
+			partial: true, kern: kernAVX512, packB64: true, small: smallAVX512,
+			narrow: archImpl(cpufeat.AVX2)} // every AVX-512 CPU has AVX2 and FMA
 	case cpufeat.AVX2:
 		return &impl{path: p, mr: 6, nr: 16, kc: 256, nc: 512, mcL3: 4096,
 			kern: kernAVX2, small: 96 * 96 * 96}

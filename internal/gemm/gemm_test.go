@@ -392,10 +392,11 @@ func FuzzSgemm(f *testing.F) {
 	})
 }
 
-// TestSgemmSkinny covers the matrix-vector and dot-product paths (skinny.go)
-// in every transpose combination, at sizes that split across workers.
+// TestSgemmSkinny covers the matrix-vector paths (skinny.go) and the narrow
+// tile (n ≤ 16 on AVX-512) in every transpose combination, at sizes that
+// split across workers.
 func TestSgemmSkinny(t *testing.T) {
-	shapes := [][3]int{{1, 700, 600}, {700, 1, 600}, {1, 1, 3000}, {40, 20, 3000}, {3, 5, skinnyDotK}, {2, 3, skinnyDotK - 1}}
+	shapes := [][3]int{{1, 700, 600}, {700, 1, 600}, {1, 1, 3000}, {40, 16, 3000}, {300, 7, 513}, {2, 3, 700}}
 	rng := rand.New(rand.NewPCG(5, 6))
 	n := 0
 	for _, s := range shapes {

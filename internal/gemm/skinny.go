@@ -7,21 +7,12 @@ import (
 	"github.com/ingotml/ingot/internal/vmath"
 )
 
-// Skinny products waste the blocked algorithm: a matrix-vector product
-// (n = 1 or m = 1) would pack a whole operand to use one lane of a
-// micro-tile, and a tiny C over a long K (a convolution's weight gradient,
-// 32×16 over K = 12544) fills a 6×64 tile a sixth. Both run here as dot
-// products and row updates on vmath's vector kernels instead.
+// A matrix-vector product (n = 1 or m = 1) wastes the blocked algorithm:
+// it would pack a whole operand to use one lane of a micro-tile. It runs
+// here as dot products or row updates on vmath's vector kernels instead.
 
-// skinnyDotK: a C of at most skinnyDotMN elements is computed as dot
-// products when K is at least this long and both operands are K-contiguous.
-const (
-	skinnyDotK  = 512
-	skinnyDotMN = 4096
-)
-
-// skinny computes the product when its shape is skinny and reports whether
-// it did.
+// skinny computes a matrix-vector product and reports whether the shape
+// was one.
 func (im *impl) skinny(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	switch {
 	case n == 1:
@@ -38,13 +29,6 @@ func (im *impl) skinny(transA, transB bool, m, n, k int, alpha float32, a []floa
 			inc = lda
 		}
 		gemv(!transB, n, k, alpha, b, ldb, a, inc, beta, c, 1)
-	case !transA && transB && k >= skinnyDotK && m*n <= skinnyDotMN:
-		parallel.For(m*n, k, 1, func(lo, hi int) {
-			for t := lo; t < hi; t++ {
-				i, j := t/n, t%n
-				store(c, i*ldc+j, alpha*vmath.Dot(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k]), beta)
-			}
-		})
 	default:
 		return false
 	}
