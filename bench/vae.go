@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"time"
 
@@ -59,11 +58,7 @@ func RunTrainVAE(cfg VAEConfig) (VAEResult, error) {
 	if cfg.Batch < 0 || cfg.Steps < 0 || cfg.Warmup < 0 || cfg.Threads < 0 {
 		return VAEResult{}, fmt.Errorf("bench: batch, steps, warm-up and threads must not be negative")
 	}
-	if cfg.Threads > 0 {
-		oldT, oldP := parallel.Threads(), runtime.GOMAXPROCS(cfg.Threads)
-		parallel.SetThreads(cfg.Threads)
-		defer func() { parallel.SetThreads(oldT); runtime.GOMAXPROCS(oldP) }()
-	}
+	defer parallel.Limit(cfg.Threads)()
 	set, err := data.Default(data.Train)
 	if err != nil {
 		return VAEResult{}, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ingotml/ingot/charlm"
 	"github.com/ingotml/ingot/data"
+	"github.com/ingotml/ingot/internal/parallel"
 	"github.com/ingotml/ingot/tensor"
 )
 
@@ -30,9 +31,10 @@ type charlmBench struct {
 }
 
 func benchCharLM(args []string, out io.Writer) error {
-	fs := newFlags("bench train charlm", "ingot bench train charlm [--device cpu] [--iters 20] [--pytorch] [--json]",
+	fs := newFlags("bench train charlm", "ingot bench train charlm [--device cpu] [--threads N] [--iters 20] [--pytorch] [--json]",
 		"  ingot bench train charlm\n  ingot bench train charlm --pytorch      # PyTorch side by side (bench/pytorch/charlstm.py)\n", out)
 	device := fs.String("device", "cpu", "auto, cpu or metal")
+	threads := fs.Int("threads", 0, "CPU threads for ingot (default: all cores; the PyTorch twin runs 1 and 2)")
 	vocab := fs.Int("vocab", 96, "vocabulary size")
 	embed := fs.Int("embed", 64, "embedding size")
 	hidden := fs.Int("hidden", 256, "LSTM hidden size")
@@ -57,6 +59,10 @@ func benchCharLM(args []string, out io.Writer) error {
 			return usagef("--%s must be in 1..%d, got %d", c.name, c.max, c.v)
 		}
 	}
+	if *threads < 0 || *threads > 1024 {
+		return usagef("--threads %d: want 1 to 1024 (or 0 for all cores)", *threads)
+	}
+	defer parallel.Limit(*threads)()
 	if *vocab < 2 {
 		return usagef("--vocab must be at least 2")
 	}

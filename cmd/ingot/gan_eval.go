@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -147,11 +146,7 @@ generator update, with Adam, as ingot train %[1]s runs it.
 	if err != nil {
 		return err
 	}
-	if *threads > 0 {
-		oldT, oldP := parallel.Threads(), runtime.GOMAXPROCS(*threads)
-		parallel.SetThreads(*threads)
-		defer func() { parallel.SetThreads(oldT); runtime.GOMAXPROCS(oldP) }()
-	}
+	defer parallel.Limit(*threads)()
 	set, err := data.Default(data.Train)
 	if err != nil {
 		return err

@@ -93,6 +93,18 @@ func SetThreads(n int) {
 	threads.Store(int32(n))
 }
 
+// Limit runs the process on n threads — the pool and GOMAXPROCS — until
+// the returned function restores both; n < 1 changes nothing. Benchmarks
+// use it for their --threads flags.
+func Limit(n int) (restore func()) {
+	if n < 1 {
+		return func() {}
+	}
+	oldT, oldP := Threads(), runtime.GOMAXPROCS(n)
+	SetThreads(n)
+	return func() { SetThreads(oldT); runtime.GOMAXPROCS(oldP) }
+}
+
 // worker joins the calls it is invited to. A token may arrive after its call
 // has finished (the caller did all the work): the generation check makes it
 // a no-op. The caller never waits for a token still in the queue — only for

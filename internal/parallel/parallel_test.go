@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,4 +81,21 @@ func TestRunAllocatesNothing(t *testing.T) {
 	Run(c, 4)
 	allocs := testing.AllocsPerRun(100, func() { Run(c, 4) })
 	assert.Zero(t, allocs)
+}
+
+// TestLimit: the pool and GOMAXPROCS follow Limit and come back on restore.
+func TestLimit(t *testing.T) {
+	t0, p0 := Threads(), runtime.GOMAXPROCS(0)
+	restore := Limit(1)
+	if Threads() != 1 || runtime.GOMAXPROCS(0) != 1 {
+		t.Fatalf("Limit(1): threads %d, GOMAXPROCS %d", Threads(), runtime.GOMAXPROCS(0))
+	}
+	restore()
+	if Threads() != t0 || runtime.GOMAXPROCS(0) != p0 {
+		t.Fatalf("restore: threads %d, GOMAXPROCS %d, want %d, %d", Threads(), runtime.GOMAXPROCS(0), t0, p0)
+	}
+	Limit(0)() // no change
+	if Threads() != t0 {
+		t.Fatalf("Limit(0) changed the threads to %d", Threads())
+	}
 }
