@@ -185,8 +185,14 @@ func trainTextGAN(args []string, out io.Writer) error {
 		return err
 	}
 	last := hist.Epochs[len(hist.Epochs)-1].Test
-	fmt.Fprintf(out, "generator held-out bits per character: %.4f (pre-trained %.4f, limit %.4f); discriminator accuracy %.3f, F1 %.3f; adversarial weight %.3g\n",
-		last["bpc"], t.Guard.Baseline, t.Guard.Limit(), last["d_accuracy"], last["d_f1"], t.Guard.Weight)
+	// Measured again: when the guard fired at the last round, the saved
+	// generator is the restored one, not the one that round evaluated.
+	bpc, err := t.G.BitsPerChar(ctx, hoIDs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "generator held-out bits per character: %.4f (pre-trained %.4f, limit %.4f); discriminator accuracy %.3f, F1 %.3f at the last round; adversarial weight %.3g\n",
+		bpc, t.Guard.Baseline, t.Guard.Limit(), last["d_accuracy"], last["d_f1"], t.Guard.Weight)
 	fmt.Fprintf(out, "weights: %s\n", path)
 	return nil
 }
