@@ -521,6 +521,11 @@ func TestDiscriminatorLearns(t *testing.T) {
 	t.Logf("held-out after:  %v", after)
 	assert.Equal(t, g0w, g.LSTM.Params()[1].T.Float32s(), "the warm-up leaves the generator alone")
 	assert.Equal(t, before["bpc"], after["bpc"])
+	// Thresholds: this run reaches 0.965 accuracy (F1 0.964, held-out loss
+	// 0.20 from 1.39); the run is deterministic, and a discriminator that
+	// does not learn stays at 0.5 (measured with its update removed) or, with
+	// its labels swapped, falls to 0.03. 0.9 of 256 sequences is far outside
+	// chance (binomial tail below 1e-30).
 	assert.InDelta(t, 0.5, before["d_accuracy"], 0.15, "an untrained discriminator is near chance")
 	assert.GreaterOrEqual(t, after["d_accuracy"], 0.9)
 	assert.GreaterOrEqual(t, after["d_f1"], 0.9)
