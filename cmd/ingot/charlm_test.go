@@ -122,7 +122,7 @@ func TestTextGANTrainSample(t *testing.T) {
 	out := filepath.Join(dir, "run")
 	code, stdout, stderr := runCLI("train", "textgan", "--text", path, "--embed", "8", "--hidden", "16", "--seq", "16", "--batch", "4",
 		"--steps", "10", "--adv-steps", "6", "--adv-round", "3", "--prefix", "3", "--length", "6", "--d-embed", "4", "--d-hidden", "8",
-		"--eval-seqs", "8", "--out", out, "--quiet")
+		"--eval-seqs", "8", "--d-warmup", "2", "--out", out, "--quiet")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "generator held-out bits per character")
 	w := filepath.Join(out, textganWeightsFile)
