@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ingotml/ingot/internal/parallel"
 	"github.com/ingotml/ingot/nn/kernels"
 	"github.com/ingotml/ingot/tensor"
 )
@@ -64,25 +65,75 @@ func (c ConvConfig) normalized(op string, transposed bool) ConvConfig {
 // whole batch at once.
 var convChunkElems = 1 << 17
 
-// chunkImages is the number of images per chunk of geometry g on d.
-func chunkImages(d tensor.Device, g kernels.ConvGeom) int {
-	if d != tensor.CPU() {
-		return max(g.N, 1)
-	}
-	return max(1, min(g.N, convChunkElems/(g.ColRows()*g.OH*g.OW)))
+// convGroups is the most groups of chunks that run at once on the CPU, each
+// on one thread with its own columns, so that a chunk's columns stay in its
+// core's cache and threads meet once per layer rather than in every kernel.
+// A weight gradient is summed per group and then across the groups in
+// order: the result does not depend on the thread count.
+const convGroups = 4
+
+// convPlan splits a batch of geometry g into chunks of at most per images,
+// in groups of consecutive chunks.
+type convPlan struct {
+	d                   tensor.Device
+	g                   kernels.ConvGeom
+	per, chunks, groups int
 }
 
-// convChunks calls fn for consecutive chunks [n0, n0+n) of the batch with
-// the chunk's geometry and a column buffer of at least its size, which fn
-// may use as scratch.
-func convChunks(d tensor.Device, g kernels.ConvGeom, fn func(n0, n int, gc kernels.ConvGeom, cols tensor.View)) {
-	b := chunkImages(d, g)
-	buf := tensor.Empty(d, tensor.Float32, g.ColRows()*b*g.OH*g.OW)
-	defer buf.Release()
-	for n0 := 0; n0 < g.N; n0 += b {
-		gc := g
-		gc.N = min(b, g.N-n0)
-		fn(n0, gc.N, gc, kview(buf))
+func planConv(d tensor.Device, g kernels.ConvGeom) convPlan {
+	p := convPlan{d: d, g: g, per: max(g.N, 1)}
+	if d == tensor.CPU() {
+		p.per = max(1, min(g.N, convChunkElems/(g.ColRows()*g.OH*g.OW)))
+	}
+	p.chunks = (g.N + p.per - 1) / p.per
+	p.groups = min(p.chunks, convGroups)
+	if d != tensor.CPU() {
+		p.groups = min(p.chunks, 1)
+	}
+	return p
+}
+
+// run calls fn for every chunk [n0, n0+n) of the batch with the chunk's
+// geometry, a column buffer of at least its size (scratch, one per group)
+// and whether it is the first chunk of its group. Groups may run
+// concurrently; the chunks of a group run in order.
+func (p convPlan) run(fn func(group, n0, n int, first bool, gc kernels.ConvGeom, cols tensor.View)) {
+	bufs := make([]*tensor.Tensor, p.groups)
+	for i := range bufs {
+		bufs[i] = tensor.Empty(p.d, tensor.Float32, p.g.ColRows()*p.per*p.g.OH*p.g.OW)
+	}
+	parallel.For(p.groups, p.g.ColRows()*p.g.N*p.g.OH*p.g.OW, 1, func(lo, hi int) {
+		for grp := lo; grp < hi; grp++ {
+			for c := grp * p.chunks / p.groups; c < (grp+1)*p.chunks/p.groups; c++ {
+				gc := p.g
+				n0 := c * p.per
+				gc.N = min(p.per, p.g.N-n0)
+				fn(grp, n0, gc.N, c == grp*p.chunks/p.groups, gc, kview(bufs[grp]))
+			}
+		}
+	})
+	for _, b := range bufs {
+		b.Release()
+	}
+}
+
+// partials returns w and groups−1 more buffers of its shape: one
+// weight-gradient sum per group.
+func (p convPlan) partials(w *tensor.Tensor) []*tensor.Tensor {
+	ps := make([]*tensor.Tensor, p.groups)
+	ps[0] = w
+	for i := 1; i < p.groups; i++ {
+		ps[i] = tensor.Empty(p.d, tensor.Float32, w.Shape()...)
+	}
+	return ps
+}
+
+// sumPartials adds the other groups' sums into ps[0], in order, and frees
+// them.
+func sumPartials(ps []*tensor.Tensor) {
+	for _, t := range ps[1:] {
+		ps[0].AddScaled(1, t)
+		t.Release()
 	}
 }
 
@@ -90,6 +141,14 @@ func kview(t *tensor.Tensor) tensor.View { return tensor.View{Buf: t.Buffer(), O
 
 // at is v advanced by off elements.
 func at(v tensor.View, off int) tensor.View { return tensor.View{Buf: v.Buf, Off: v.Off + off} }
+
+// beta is the GEMM's beta for a sum that starts at the first chunk.
+func beta(first bool) float32 {
+	if first {
+		return 0
+	}
+	return 1
+}
 
 // gemmInto runs C = op(A)·op(B) + beta·C (beta 0 or 1) on raw row-major views.
 func gemmInto(d tensor.Device, transA, transB bool, m, n, k int, a tensor.View, lda int, b tensor.View, ldb int, beta float32, c tensor.View, ldc int) {
@@ -226,7 +285,7 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	w := c.Weight.T
 	wv, xv := kview(w), kview(xc)
 	y2 := tensor.Empty(d, tensor.Float32, o, g.N*l) // [out, N·L]
-	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+	planConv(d, g).run(func(_, n0, n int, _ bool, gc kernels.ConvGeom, cols tensor.View) {
 		im2colInto(d, gc, cols, at(xv, n0*g.C*g.H*g.W))
 		gemmInto(d, false, false, o, n*l, ckk, wv, ckk, cols, n*l, 0, at(kview(y2), n0*l), g.N*l)
 	})
@@ -248,24 +307,30 @@ func (c *Conv2d) backward(g kernels.ConvGeom, x, gy *tensor.Tensor, needX, needW
 	o, ckk, l := c.Config.Out, g.ColRows(), g.OH*g.OW
 	g2 := channelsFirst(gy) // [out, N·L]
 	defer g2.Release()
+	p := planConv(d, g)
 	var gx, gw *tensor.Tensor
+	var gws []*tensor.Tensor
 	if needX {
 		gx = tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
 	}
 	if needW {
 		gw = tensor.Empty(d, tensor.Float32, c.Weight.T.Shape()...)
+		gws = p.partials(gw)
 	}
-	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+	p.run(func(grp, n0, n int, first bool, gc kernels.ConvGeom, cols tensor.View) {
 		gv := at(kview(g2), n0*l)
 		if needW { // gW += g·colsᵀ
 			im2colInto(d, gc, cols, at(kview(x), n0*g.C*g.H*g.W))
-			gemmInto(d, false, true, o, ckk, n*l, gv, g.N*l, cols, n*l, min(float32(n0), 1), kview(gw), ckk)
+			gemmInto(d, false, true, o, ckk, n*l, gv, g.N*l, cols, n*l, beta(first), kview(gws[grp]), ckk)
 		}
 		if needX { // gx = col2im(Wᵀ·g)
 			gemmInto(d, true, false, ckk, n*l, o, kview(c.Weight.T), ckk, gv, g.N*l, 0, cols, n*l)
 			col2imInto(d, gc, at(kview(gx), n0*g.C*g.H*g.W), cols)
 		}
 	})
+	if needW {
+		sumPartials(gws)
+	}
 	return []*tensor.Tensor{gx, gw}
 }
 
@@ -322,7 +387,7 @@ func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	w := c.Weight.T
 	xr := channelsFirst(x) // [in, N·L]
 	y := tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
-	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+	planConv(d, g).run(func(_, n0, n int, _ bool, gc kernels.ConvGeom, cols tensor.View) {
 		gemmInto(d, true, false, okk, n*l, in, kview(w), okk, at(kview(xr), n0*l), g.N*l, 0, cols, n*l)
 		col2imInto(d, gc, at(kview(y), n0*g.C*g.H*g.W), cols)
 	})
@@ -351,22 +416,28 @@ func (c *ConvTranspose2d) backward(g kernels.ConvGeom, xr, gy *tensor.Tensor, ne
 	if gyc != gy {
 		defer gyc.Release()
 	}
+	p := planConv(d, g)
 	var gxr, gw *tensor.Tensor
+	var gws []*tensor.Tensor
 	if needX {
 		gxr = tensor.Empty(d, tensor.Float32, in, g.N*l)
 	}
 	if needW {
 		gw = tensor.Empty(d, tensor.Float32, c.Weight.T.Shape()...)
+		gws = p.partials(gw)
 	}
-	convChunks(d, g, func(n0, n int, gc kernels.ConvGeom, cols tensor.View) {
+	p.run(func(grp, n0, n int, first bool, gc kernels.ConvGeom, cols tensor.View) {
 		im2colInto(d, gc, cols, at(kview(gyc), n0*g.C*g.H*g.W))
 		if needX { // gx = W·im2col(g)
 			gemmInto(d, false, false, in, n*l, okk, kview(c.Weight.T), okk, cols, n*l, 0, at(kview(gxr), n0*l), g.N*l)
 		}
 		if needW { // gW += x·im2col(g)ᵀ
-			gemmInto(d, false, true, in, okk, n*l, at(kview(xr), n0*l), g.N*l, cols, n*l, min(float32(n0), 1), kview(gw), okk)
+			gemmInto(d, false, true, in, okk, n*l, at(kview(xr), n0*l), g.N*l, cols, n*l, beta(first), kview(gws[grp]), okk)
 		}
 	})
+	if needW {
+		sumPartials(gws)
+	}
 	var gx *tensor.Tensor
 	if needX {
 		gx = imagesFirst(gxr, g.N, g.OH, g.OW)
