@@ -110,7 +110,8 @@ func Limit(n int) (restore func()) {
 // a no-op. The caller never waits for a token still in the queue — only for
 // workers already inside work() — so nested calls cannot deadlock.
 func worker() {
-	for t := range queue {
+	for {
+		t := next()
 		b := t.b
 		b.mu.Lock()
 		if b.gen != t.gen || b.closed {
@@ -127,6 +128,24 @@ func worker() {
 		}
 		b.mu.Unlock()
 	}
+}
+
+// spinPolls is how many times an idle worker polls the queue before it
+// blocks: a training step issues kernels a few microseconds apart, and a
+// parked goroutine takes tens of microseconds to wake.
+const spinPolls = 2000
+
+// next returns the next token, polling briefly before blocking.
+func next() token {
+	for range spinPolls {
+		select {
+		case t := <-queue:
+			return t
+		default:
+			runtime.Gosched()
+		}
+	}
+	return <-queue
 }
 
 // Run runs t.Run(p, parts) for every p in [0, parts) and returns when all
