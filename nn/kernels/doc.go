@@ -1,6 +1,7 @@
 // Package kernels declares ingot's fused neural-network device kernels —
-// im2col/col2im for convolutions, the recurrent cells, optimizer updates —
-// with their CPU implementations, registered on tensor.CPU() at init.
+// im2col/col2im for convolutions, batch normalization, the recurrent cells,
+// optimizer updates — with their CPU implementations, registered on
+// tensor.CPU() at init.
 //
 // It depends only on package tensor. Every kernel takes a plain parameter
 // struct (tensor.View, ints and floats, passed by value) so that a GPU
