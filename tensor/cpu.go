@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ingotml/ingot/internal/parallel"
+	"github.com/ingotml/ingot/internal/vmath"
 )
 
 // cpuDevice is the reference device: kernels run synchronously in the
@@ -405,7 +406,7 @@ func cpuReduce(_ Device, p ReduceParams) {
 			switch p.Op {
 			case ReduceSum:
 				if p.Inner == 1 {
-					out[oi] = sumDense(x[base : base+p.Axis])
+					out[oi] = vmath.Sum(x[base : base+p.Axis])
 					continue
 				}
 				// A run of outputs sharing o, summed row by row (each output
@@ -442,23 +443,6 @@ func cpuReduce(_ Device, p ReduceParams) {
 			}
 		}
 	})
-}
-
-// sumDense is the float64 sum of x in four interleaved partial sums (a
-// single running sum would wait on each addition's latency).
-func sumDense(x []float32) float32 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += float64(x[i])
-		s1 += float64(x[i+1])
-		s2 += float64(x[i+2])
-		s3 += float64(x[i+3])
-	}
-	for ; i < len(x); i++ {
-		s0 += float64(x[i])
-	}
-	return float32((s0 + s1) + (s2 + s3))
 }
 
 func cpuSoftmax(_ Device, p SoftmaxParams) {
