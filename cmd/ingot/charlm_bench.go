@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ingotml/ingot/charlm"
@@ -148,10 +151,32 @@ func lmMedian(sorted []float64) float64 {
 
 var lmTorchLine = regexp.MustCompile(`threads (\d+): median ([0-9.]+) ms/step \(min ([0-9.]+)[^)]*\)(?:, ([0-9.]+) cpu-ms/step)?`)
 
-// runTorchCharLSTM runs the PyTorch twin, which tries every thread count
-// from 1 to the number of CPUs, and returns a row per thread count.
+// runTorchCharLSTM runs the PyTorch twin once per thread count from 1 to
+// the number of CPUs, each in its best configuration: OpenBLAS on as many
+// threads as torch, its own kernel choice (a machine-wide OPENBLAS_CORETYPE
+// or OPENBLAS_L2_SIZE can force a slower one) and glibc's malloc keeping its
+// memory. It returns a row per thread count.
 func runTorchCharLSTM(python, script string, iters int) ([]charlmBench, error) {
-	cmd := exec.Command(python, script, "--iters", strconv.Itoa(iters))
+	var rows []charlmBench
+	for n := 1; n <= runtime.NumCPU(); n++ {
+		r, err := runTorchCharLSTMThreads(python, script, iters, n)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
+	}
+	return rows, nil
+}
+
+func runTorchCharLSTMThreads(python, script string, iters, threads int) ([]charlmBench, error) {
+	cmd := exec.Command(python, script, "--iters", strconv.Itoa(iters), "--threads", strconv.Itoa(threads))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OPENBLAS_") && !strings.HasPrefix(kv, "MALLOC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "OPENBLAS_NUM_THREADS="+strconv.Itoa(threads),
+		"MALLOC_MMAP_THRESHOLD_=4294967296", "MALLOC_TRIM_THRESHOLD_=4294967296")
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("PyTorch twin (%s %s): %v\n%s", python, script, err, outb)
