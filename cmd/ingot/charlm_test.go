@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -142,4 +143,26 @@ func TestTextGANTrainSample(t *testing.T) {
 	code, _, stderr = runCLI("sample", "charlm", "--weights", w)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `"textgan"`)
+}
+
+// TestTorchTwinEnvironment: the PyTorch twin runs once per thread count with
+// OpenBLAS on that many threads and without a forced OpenBLAS kernel (a fake
+// twin, a shell script, reports what it was given).
+func TestTorchTwinEnvironment(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "twin.sh")
+	body := `n=$4; [ "$OPENBLAS_NUM_THREADS" = "$n" ] || exit 3; [ -z "$OPENBLAS_CORETYPE" ] || exit 4
+echo "charlstm torch fake threads $n: median $n.5 ms/step (min $n.25 ms/step), 7.5 cpu-ms/step"
+`
+	require.NoError(t, os.WriteFile(script, []byte(body), 0o755))
+	t.Setenv("OPENBLAS_CORETYPE", "Haswell")
+	t.Setenv("OPENBLAS_NUM_THREADS", "64")
+	rows, err := runTorchCharLSTM("/bin/sh", script, 5)
+	require.NoError(t, err)
+	require.Len(t, rows, runtime.NumCPU())
+	for i, r := range rows {
+		assert.Equal(t, i+1, r.Threads)
+		assert.Equal(t, float64(i+1)+0.5, r.MedianMS)
+		assert.Equal(t, float64(i+1)+0.25, r.MinMS)
+		assert.Equal(t, 7.5, r.CPUMS)
+	}
 }
