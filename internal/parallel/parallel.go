@@ -135,8 +135,12 @@ func worker() {
 // parked goroutine takes tens of microseconds to wake.
 const spinPolls = 2000
 
-// next returns the next token, polling briefly before blocking.
+// next returns the next token, polling briefly before blocking (unless
+// the worker would poll on the caller's only processor).
 func next() token {
+	if runtime.GOMAXPROCS(0) == 1 {
+		return <-queue
+	}
 	for range spinPolls {
 		select {
 		case t := <-queue:
