@@ -81,15 +81,13 @@ type convPlan struct {
 }
 
 func planConv(d tensor.Device, g kernels.ConvGeom) convPlan {
-	p := convPlan{d: d, g: g, per: max(g.N, 1)}
+	p := convPlan{d: d, g: g, per: max(g.N, 1), groups: 1}
 	if d == tensor.CPU() {
 		p.per = max(1, min(g.N, convChunkElems/(g.ColRows()*g.OH*g.OW)))
+		p.groups = convGroups
 	}
 	p.chunks = (g.N + p.per - 1) / p.per
-	p.groups = min(p.chunks, convGroups)
-	if d != tensor.CPU() {
-		p.groups = min(p.chunks, 1)
-	}
+	p.groups = max(1, min(p.groups, p.chunks))
 	return p
 }
 
@@ -117,13 +115,16 @@ func (p convPlan) run(fn func(group, n0, n int, first bool, gc kernels.ConvGeom,
 	}
 }
 
-// partials returns w and groups−1 more buffers of its shape: one
-// weight-gradient sum per group.
-func (p convPlan) partials(w *tensor.Tensor) []*tensor.Tensor {
+// weightGrads returns one weight-gradient sum of the given shape per group;
+// the first becomes the gradient. (An empty batch has no chunks: its
+// gradient is zero.)
+func (p convPlan) weightGrads(shape []int) []*tensor.Tensor {
+	if p.chunks == 0 {
+		return []*tensor.Tensor{tensor.Zeros(p.d, shape...)}
+	}
 	ps := make([]*tensor.Tensor, p.groups)
-	ps[0] = w
-	for i := 1; i < p.groups; i++ {
-		ps[i] = tensor.Empty(p.d, tensor.Float32, w.Shape()...)
+	for i := range ps {
+		ps[i] = tensor.Empty(p.d, tensor.Float32, shape...)
 	}
 	return ps
 }
@@ -314,8 +315,8 @@ func (c *Conv2d) backward(g kernels.ConvGeom, x, gy *tensor.Tensor, needX, needW
 		gx = tensor.Empty(d, tensor.Float32, g.N, g.C, g.H, g.W)
 	}
 	if needW {
-		gw = tensor.Empty(d, tensor.Float32, c.Weight.T.Shape()...)
-		gws = p.partials(gw)
+		gws = p.weightGrads(c.Weight.T.Shape())
+		gw = gws[0]
 	}
 	p.run(func(grp, n0, n int, first bool, gc kernels.ConvGeom, cols tensor.View) {
 		gv := at(kview(g2), n0*l)
@@ -423,8 +424,8 @@ func (c *ConvTranspose2d) backward(g kernels.ConvGeom, xr, gy *tensor.Tensor, ne
 		gxr = tensor.Empty(d, tensor.Float32, in, g.N*l)
 	}
 	if needW {
-		gw = tensor.Empty(d, tensor.Float32, c.Weight.T.Shape()...)
-		gws = p.partials(gw)
+		gws = p.weightGrads(c.Weight.T.Shape())
+		gw = gws[0]
 	}
 	p.run(func(grp, n0, n int, first bool, gc kernels.ConvGeom, cols tensor.View) {
 		im2colInto(d, gc, cols, at(kview(gyc), n0*g.C*g.H*g.W))

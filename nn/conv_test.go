@@ -305,3 +305,20 @@ func TestConvBackwardTwice(t *testing.T) {
 	y.Backward()
 	assert.PanicsWithValue(t, "nn.ConvTranspose2d: backward through the same forward pass twice (its saved input was freed)", func() { y.Backward() })
 }
+
+// TestConvEmptyBatch: an empty batch gives an empty output and zero weight
+// gradients.
+func TestConvEmptyBatch(t *testing.T) {
+	cfg := ConvConfig{In: 2, Out: 3, Kernel: Sq(3), Padding: Sq(1)}
+	for _, l := range []Layer{NewConv2d(cpu, tensor.NewRNG(1), cfg), NewConvTranspose2d(cpu, tensor.NewRNG(1), cfg)} {
+		x := tensor.Zeros(cpu, 0, 2, 4, 4).SetRequiresGrad(true)
+		y := l.Forward(x)
+		assert.Equal(t, []int{0, 3, 4, 4}, y.Shape())
+		tensor.Sum(y, false).Backward()
+		for _, p := range Trainable(l) {
+			for _, v := range p.T.Grad().Float32s() {
+				require.Zero(t, v, "%T %s", l, p.Name)
+			}
+		}
+	}
+}
