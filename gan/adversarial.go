@@ -203,19 +203,24 @@ func (a *Adversarial) Step(step int, real *tensor.Tensor) (StepStats, error) {
 	dl.ReleaseGraph()
 
 	if gUpdate {
-		for i := range c.GSteps {
-			if i > 0 {
-				fake = a.Generate(n)
+		// D is fixed during G's update: its parameters record nothing, so
+		// the backward pass computes no gradients for them (they would be
+		// discarded by D's next ZeroGrad anyway).
+		nn.Frozen(func() {
+			for i := range c.GSteps {
+				if i > 0 {
+					fake = a.Generate(n)
+				}
+				nn.ZeroGrad(a.Generator)
+				gl := GeneratorLoss(a.Discriminate(a.noisy(fake, sd, &owned)))
+				gl.Backward()
+				a.OptG.Step()
+				if i == c.GSteps-1 {
+					parts = append(parts, as1(gl.Detach()))
+				}
+				gl.ReleaseGraph() // D's graph, the generated batch and G's graph
 			}
-			nn.ZeroGrad(a.Generator)
-			gl := GeneratorLoss(a.Discriminate(a.noisy(fake, sd, &owned)))
-			gl.Backward()
-			a.OptG.Step()
-			if i == c.GSteps-1 {
-				parts = append(parts, as1(gl.Detach()))
-			}
-			gl.ReleaseGraph() // D's graph, the generated batch and G's graph
-		}
+		}, a.Discriminator)
 	} else {
 		fake.ReleaseGraph()
 	}

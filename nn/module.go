@@ -105,6 +105,27 @@ func Trainable(m Module) []*Param {
 	return ps
 }
 
+// Frozen runs f with the trainable parameters of ms marked as not requiring
+// gradients — nothing records them, so a backward pass inside f computes no
+// gradients for them (a GAN's generator update through a fixed
+// discriminator) — and then restores each one's setting.
+func Frozen(f func(), ms ...Module) {
+	var ps []*Param
+	var was []bool
+	for _, m := range ms {
+		for _, p := range Trainable(m) {
+			ps, was = append(ps, p), append(was, p.T.RequiresGrad())
+			p.T.SetRequiresGrad(false)
+		}
+	}
+	defer func() {
+		for i := len(ps) - 1; i >= 0; i-- { // reverse: a shared parameter gets its first setting back
+			ps[i].T.SetRequiresGrad(was[i])
+		}
+	}()
+	f()
+}
+
 // NumParams counts the trainable scalars of m.
 func NumParams(m Module) int {
 	n := 0

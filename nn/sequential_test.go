@@ -49,3 +49,25 @@ func TestSequential(t *testing.T) {
 	rs := NewReshape(-1, 2).Forward(tensor.Zeros(cpu, 3, 8))
 	require.Equal(t, []int{3, 4, 2}, rs.Shape())
 }
+
+// TestFrozen: inside Frozen a backward pass reaches the input but leaves the
+// frozen layer's parameters without gradients; afterwards each parameter
+// requires gradients as before (parameters listed twice, and one switched
+// off beforehand, included).
+func TestFrozen(t *testing.T) {
+	rng := tensor.NewRNG(1)
+	a, b := NewLinear(cpu, rng, 3, 2), NewLinear(cpu, rng, 2, 1)
+	a.Bias.T.SetRequiresGrad(false)
+	x := tensor.Ones(cpu, 4, 3).SetRequiresGrad(true)
+	Frozen(func() {
+		for _, p := range []*Param{a.Weight, a.Bias} {
+			require.False(t, p.T.RequiresGrad())
+		}
+		tensor.Sum(a.Forward(x), false).Backward()
+	}, a, b, a) // a twice: its parameters are listed twice, as shared ones would be
+	assert.NotNil(t, x.Grad(), "the input's gradient")
+	assert.Nil(t, a.Weight.T.Grad(), "a frozen weight got a gradient")
+	assert.True(t, a.Weight.T.RequiresGrad())
+	assert.False(t, a.Bias.T.RequiresGrad(), "a parameter switched off before stays off")
+	assert.True(t, b.Bias.T.RequiresGrad())
+}

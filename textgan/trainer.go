@@ -223,7 +223,7 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 		m := train.Metrics{}
 		var fake *tensor.Tensor
 		var owned []*tensor.Tensor
-		noGrad(func() {
+		nn.Frozen(func() {
 			owned = t.rollout(b, &fake)
 		}, t.G)
 		t.discriminatorStep(owned[0], owned[1], fake, m)
@@ -334,24 +334,6 @@ func releaseState(s nn.LSTMState) {
 	}
 }
 
-// noGrad runs f with the modules' parameters marked as not requiring
-// gradients (nothing is recorded) and restores them.
-func noGrad(f func(), ms ...nn.Module) {
-	var ps []*nn.Param
-	for _, m := range ms {
-		ps = append(ps, nn.Trainable(m)...)
-	}
-	for _, p := range ps {
-		p.T.SetRequiresGrad(false)
-	}
-	defer func() {
-		for _, p := range ps {
-			p.T.SetRequiresGrad(true)
-		}
-	}()
-	f()
-}
-
 // EvalSequences picks n evenly spaced windows of prefix+length characters
 // from ids and returns them time-major ([prefix+length, n]).
 func EvalSequences(ids []int32, n, prefix, length int) ([]int32, int) {
@@ -394,7 +376,7 @@ func (t *Trainer) Evaluate(ctx context.Context) (train.Metrics, error) {
 	}
 	dev := t.G.Device()
 	var rl, fl []float32
-	noGrad(func() {
+	nn.Frozen(func() {
 		prefix := idsTensor(dev, seqs, 0, c.Prefix, n)
 		real := idsTensor(dev, seqs, c.Prefix, c.SeqLen(), n)
 		noise := Gumbel(tensor.NewRNG(c.Seed).Stream(3), dev, c.Length, n, t.G.Config.Vocab)
