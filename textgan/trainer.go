@@ -262,11 +262,13 @@ func (t *Trainer) Step(_ context.Context, b *data.TextBatch) (train.Metrics, err
 	mle, st := t.G.Loss(in, tg, t.carry)
 	total := mle
 	var al *tensor.Tensor
-	if adv {
-		al = gan.GeneratorLoss(t.D.Forward(owned[0], fake))
-		total = tensor.Add(mle, tensor.Scale(al, float32(t.Guard.Weight)))
-	}
-	total.Backward()
+	nn.Frozen(func() { // D is fixed during G's update: no gradients for it
+		if adv {
+			al = gan.GeneratorLoss(t.D.Forward(owned[0], fake))
+			total = tensor.Add(mle, tensor.Scale(al, float32(t.Guard.Weight)))
+		}
+		total.Backward()
+	}, t.D)
 	m["bpc"] = float64(mle.Item()) / math.Ln2
 	if al != nil {
 		m["g_adv"] = float64(al.Item())
