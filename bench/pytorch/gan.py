@@ -43,8 +43,10 @@ class GAN(nn.Module):
             nn.Linear(256, 1))
 
 
-def make_step(model, batch):
-    """Returns a function running one training step on a real batch."""
+def make_step(model, batch, freeze_d=False):
+    """Returns a function running one training step on a real batch. With
+    freeze_d, D's parameters stop requiring gradients during G's update (as
+    ingot does), so no gradients are computed for them there."""
     G, D = model.generator, model.discriminator
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -58,8 +60,12 @@ def make_step(model, batch):
         d_loss.backward()
         opt_d.step()
         opt_g.zero_grad(set_to_none=False)
+        if freeze_d:
+            D.requires_grad_(False)
         g_loss = bce(D(fake), ones)
         g_loss.backward()
+        if freeze_d:
+            D.requires_grad_(True)
         opt_g.step()
         return d_loss.item(), g_loss.item()
     return step
@@ -68,7 +74,7 @@ def make_step(model, batch):
 def bench(name, model, args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    step = make_step(model, args.batch)
+    step = make_step(model, args.batch, args.freeze_d)
     real = torch.rand(args.batch, 1, 28, 28) * 2 - 1  # timing only: values do not matter
     for _ in range(args.warmup):
         step(real)
@@ -98,6 +104,7 @@ def parse(desc):
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--freeze-d", action="store_true", help="D does not require gradients during G's update (as ingot)")
     return p.parse_args()
 
 
