@@ -3,6 +3,7 @@ package charlm
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/ingotml/ingot/nn"
@@ -148,7 +149,7 @@ func (tr *Trainer) LoadState(ts map[string]*tensor.Tensor) error {
 	}
 	if h != nil {
 		want := []int{tr.Model.Config.Layers, h.Dim(1), tr.Model.Config.Hidden}
-		if h.Rank() != 3 || c.Rank() != 3 || !sameInts(h.Shape(), want) || !sameInts(c.Shape(), want) {
+		if h.Rank() != 3 || c.Rank() != 3 || !slices.Equal(h.Shape(), want) || !slices.Equal(c.Shape(), want) {
 			return fmt.Errorf("charlm: checkpoint carry state %v and %v, want [%d B %d]", h, c, want[0], want[2])
 		}
 	}
@@ -169,18 +170,6 @@ func (tr *Trainer) LoadState(ts map[string]*tensor.Tensor) error {
 	return nil
 }
 
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // CopyInto overwrites m's parameters and buffers in place with the values
 // of tensors (names as nn.StateDict), strictly: the names must match
 // exactly, with the same shapes and dtypes. Unlike nn.LoadStateDict it
@@ -196,7 +185,7 @@ func CopyInto(m nn.Module, tensors map[string]*tensor.Tensor) error {
 		if !ok {
 			return fmt.Errorf("charlm: no tensor %q", p.Name)
 		}
-		if !sameInts(t.Shape(), p.T.Shape()) || t.DType() != p.T.DType() || p.T.DType() != tensor.Float32 {
+		if !slices.Equal(t.Shape(), p.T.Shape()) || t.DType() != p.T.DType() || p.T.DType() != tensor.Float32 {
 			return fmt.Errorf("charlm: tensor %q is %v, the model has %v", p.Name, t, p.T)
 		}
 	}

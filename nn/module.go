@@ -12,6 +12,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ingotml/ingot/tensor"
 )
@@ -139,7 +140,7 @@ func NumParams(m Module) int {
 // parameter keeps its tensor (t may live on another device), so optimizers
 // built before loading weights go on updating the right tensors.
 func (p *Param) Set(t *tensor.Tensor) error {
-	if !sameShape(p.T.Shape(), t.Shape()) || p.T.DType() != t.DType() {
+	if !slices.Equal(p.T.Shape(), t.Shape()) || p.T.DType() != t.DType() {
 		return fmt.Errorf("parameter %s: have %v, got %v", p.Name, p.T, t)
 	}
 	p.T.Assign(t)
@@ -154,18 +155,6 @@ func (p *Param) replace(t *tensor.Tensor) {
 	for q := p; q != nil; q = q.parent {
 		q.T = t
 	}
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ZeroGrad zeroes the gradients of m's trainable parameters.

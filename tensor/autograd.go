@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // node is the record of the op that produced a tensor, for backward.
 type node struct {
@@ -96,7 +99,7 @@ func (t *Tensor) Backward() {
 // BackwardWith is Backward from a given upstream gradient of t's shape. It
 // takes ownership of g.
 func (t *Tensor) BackwardWith(g *Tensor) {
-	if !equalShape(g.Shape(), t.Shape()) {
+	if !slices.Equal(g.Shape(), t.Shape()) {
 		panic(fmt.Sprintf("tensor.BackwardWith: gradient %v for tensor %v", g, t))
 	}
 	if !t.requiresGrad {
@@ -147,7 +150,7 @@ func (t *Tensor) BackwardWith(g *Tensor) {
 // must not release g then. (So hold Grad() only until the next Backward.)
 func (t *Tensor) accumulate(g *Tensor) (adopted bool) {
 	if t.grad == nil || t.gradZero {
-		if g.dtype == Float32 && g.node == nil && g.IsContiguous() && equalShape(g.Shape(), t.Shape()) &&
+		if g.dtype == Float32 && g.node == nil && g.IsContiguous() && slices.Equal(g.Shape(), t.Shape()) &&
 			g.st.dev == t.st.dev && g.st.refs.Load() == 1 {
 			if t.grad != nil {
 				t.grad.Release()

@@ -1,18 +1,9 @@
 package tensor
 
-import "fmt"
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+import (
+	"fmt"
+	"slices"
+)
 
 // BroadcastShapes returns the NumPy broadcast of two shapes, or panics naming
 // op and both shapes.
@@ -43,7 +34,7 @@ func BroadcastShapes(op string, a, b []int) []int {
 // returns g itself when no reduction is needed.
 func sumTo(g *Tensor, shape []int) *Tensor {
 	gs := g.Shape()
-	if equalShape(gs, shape) {
+	if slices.Equal(gs, shape) {
 		return g
 	}
 	lead := len(gs) - len(shape)

@@ -186,7 +186,7 @@ func (t *Tensor) Squeeze(axis int) *Tensor {
 // strides); its gradient sums over the expanded dimensions.
 func (t *Tensor) BroadcastTo(shape ...int) *Tensor {
 	s := BroadcastShapes("BroadcastTo", t.Shape(), shape)
-	if !equalShape(s, shape) {
+	if !slices.Equal(s, shape) {
 		panic(fmt.Sprintf("tensor.BroadcastTo: %v cannot broadcast to %v", t.Shape(), shape))
 	}
 	l := t.layoutAs(shape)
@@ -300,7 +300,7 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 	}
 	us := make([]*Tensor, len(ts))
 	for i, t := range ts {
-		if !equalShape(t.Shape(), ts[0].Shape()) {
+		if !slices.Equal(t.Shape(), ts[0].Shape()) {
 			panic(fmt.Sprintf("tensor.Stack: shapes %v and %v differ", ts[0].Shape(), t.Shape()))
 		}
 		us[i] = t.Unsqueeze(axis)
@@ -341,7 +341,7 @@ func (t *Tensor) Split(axis int, sizes ...int) []*Tensor {
 // on leaves — loading weights into parameters keeps the parameter tensors
 // (and so an optimizer's references to them) the same.
 func (t *Tensor) Assign(src *Tensor) {
-	if !equalShape(t.Shape(), src.Shape()) || t.dtype != src.dtype || t.node != nil || !t.IsContiguous() {
+	if !slices.Equal(t.Shape(), src.Shape()) || t.dtype != src.dtype || t.node != nil || !t.IsContiguous() {
 		panic(fmt.Sprintf("tensor.Assign: %v into %v (want the same shape and dtype, into a contiguous leaf)", src, t))
 	}
 	if src.Device() != t.Device() {

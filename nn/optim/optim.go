@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -168,7 +169,7 @@ func (b *base) LoadState(st map[string]*tensor.Tensor) error {
 		if !known {
 			return fmt.Errorf("optim.%s: state tensor %q: %s keeps no buffer %q (it keeps %v)", b.name, k, b.name, bname, b.bufList)
 		}
-		if t.DType() != tensor.Float32 || !equalShape(t.Shape(), s.p.T.Shape()) {
+		if t.DType() != tensor.Float32 || !slices.Equal(t.Shape(), s.p.T.Shape()) {
 			return fmt.Errorf("optim.%s: state tensor %q is %v, want float32%v like its parameter", b.name, k, t, s.p.T.Shape())
 		}
 		pd.bufs[bname] = t
@@ -199,18 +200,6 @@ func (b *base) LoadState(st map[string]*tensor.Tensor) error {
 		}
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func checkRange(opt, what string, v, lo, hi float64, hiOpen bool) error {
