@@ -156,7 +156,7 @@ func (tr *Trainer) LoadState(ts map[string]*tensor.Tensor) error {
 	_, model := nn.SplitPrefix(ts, optim.StatePrefix)
 	delete(model, CarryH)
 	delete(model, CarryC)
-	if err := CopyInto(tr.Model, model); err != nil {
+	if err := nn.LoadStateDict(tr.Model, model); err != nil {
 		return err
 	}
 	if err := tr.Opt.LoadState(OptimState(ts)); err != nil {
@@ -166,31 +166,6 @@ func (tr *Trainer) LoadState(ts map[string]*tensor.Tensor) error {
 	if h != nil {
 		d := tr.Model.Device()
 		tr.carry = nn.LSTMState{H: tensor.FromFloat32(d, h.Float32s(), h.Shape()...), C: tensor.FromFloat32(d, c.Float32s(), c.Shape()...)}
-	}
-	return nil
-}
-
-// CopyInto overwrites m's parameters and buffers in place with the values
-// of tensors (names as nn.StateDict), strictly: the names must match
-// exactly, with the same shapes and dtypes. Unlike nn.LoadStateDict it
-// keeps the parameters' tensors, so an optimizer built over them stays
-// attached.
-func CopyInto(m nn.Module, tensors map[string]*tensor.Tensor) error {
-	ps := m.Params()
-	if len(ps) != len(tensors) {
-		return fmt.Errorf("charlm: %d tensors for a model of %d parameters and buffers", len(tensors), len(ps))
-	}
-	for _, p := range ps {
-		t, ok := tensors[p.Name]
-		if !ok {
-			return fmt.Errorf("charlm: no tensor %q", p.Name)
-		}
-		if !slices.Equal(t.Shape(), p.T.Shape()) || t.DType() != p.T.DType() || p.T.DType() != tensor.Float32 {
-			return fmt.Errorf("charlm: tensor %q is %v, the model has %v", p.Name, t, p.T)
-		}
-	}
-	for _, p := range ps {
-		p.T.CopyFrom(tensors[p.Name].Float32s())
 	}
 	return nil
 }

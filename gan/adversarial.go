@@ -92,7 +92,8 @@ func (c StepConfig) UpdatesGenerator(step int) bool {
 // the instance-noise generator. It holds no other state, so a checkpoint
 // needs only the optimizers' states, the RNGs and the step number. The
 // optimizers hold the parameter tensors themselves: restore weights in
-// place (LoadInPlace), not by replacing tensors, or they update stale ones.
+// place (nn.LoadStateDict copies), not by replacing tensors, or they update
+// stale ones.
 // Optimizer state names carry the player: "optim.generator.<param>.…" and
 // "optim.discriminator.<param>.…".
 type Adversarial struct {

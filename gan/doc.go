@@ -20,9 +20,7 @@
 //     "optim.discriminator.…" so both fit one checkpoint;
 //   - [Classify] and [Confusion]: the discriminator's accuracy, precision,
 //     recall and F1 on held-out real (positive) versus generated samples,
-//     as train.Metrics named d_accuracy, d_precision, d_recall, d_f1;
-//   - [LoadInPlace]: restoring weights without replacing the tensors the
-//     optimizers hold.
+//     as train.Metrics named d_accuracy, d_precision, d_recall, d_f1.
 //
 // # Image GANs
 //

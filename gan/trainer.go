@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -280,7 +279,7 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 		return fmt.Errorf("the checkpoint's model %s differs from %s", meta[nn.MetaConfig], t.Model.Config.JSON())
 	}
 	opt, model := nn.SplitPrefix(ts, optim.StatePrefix)
-	if err := LoadInPlace(t.Model, model); err != nil {
+	if err := nn.LoadStateDict(t.Model, model); err != nil {
 		return err
 	}
 	og, od := map[string]*tensor.Tensor{}, map[string]*tensor.Tensor{}
@@ -390,38 +389,4 @@ func Train(ctx context.Context, ds *data.Dataset, cfg TrainConfig) (*Result, err
 		Out: cfg.Out, Quiet: cfg.Quiet, NoCheckpoint: cfg.NoCheckpoint,
 	}, tr, ld)
 	return &Result{Model: tr.Model, History: h, Dir: cfg.Dir}, err
-}
-
-// LoadInPlace sets m's parameters and buffers from tensors, strictly (the
-// names, shapes and dtypes must match exactly), copying float32 values into
-// the existing tensors so that optimizers holding them stay attached.
-func LoadInPlace(m nn.Module, tensors map[string]*tensor.Tensor) error {
-	ps := m.Params()
-	have := map[string]bool{}
-	for _, p := range ps {
-		have[p.Name] = true
-		t, ok := tensors[p.Name]
-		if !ok {
-			return fmt.Errorf("tensor %q is missing", p.Name)
-		}
-		if !slices.Equal(t.Shape(), p.T.Shape()) || t.DType() != p.T.DType() {
-			return fmt.Errorf("tensor %q is %v, the model has %v", p.Name, t, p.T)
-		}
-	}
-	for name := range tensors {
-		if !have[name] {
-			return fmt.Errorf("unexpected tensor %q (not in the model)", name)
-		}
-	}
-	for _, p := range ps {
-		t := tensors[p.Name]
-		if t.DType() == tensor.Float32 && p.T.IsContiguous() {
-			p.T.CopyFrom(t.Float32s())
-			continue
-		}
-		if err := p.Set(t.To(p.T.Device()).Detach()); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -257,7 +257,8 @@ func compatible(p *Param, st safetensors.Tensor) error {
 
 // LoadStateDict sets m's parameters and buffers from tensors (as returned by
 // LoadState), strictly as Load does: the names must match exactly, with the
-// same shapes and dtypes. Tensors are moved to each parameter's device.
+// same shapes and dtypes. Values are copied into the existing tensors (from
+// any device), so optimizers built over them stay attached.
 func LoadStateDict(m Module, tensors map[string]*tensor.Tensor) error {
 	ps := m.Params()
 	have := map[string]bool{}
@@ -277,11 +278,7 @@ func LoadStateDict(m Module, tensors map[string]*tensor.Tensor) error {
 		}
 	}
 	for _, p := range ps {
-		t := tensors[p.Name].To(p.T.Device())
-		if t == tensors[p.Name] {
-			t = t.Detach() // a header of its own, so the caller's map stays independent
-		}
-		if err := p.Set(t); err != nil {
+		if err := p.Set(tensors[p.Name]); err != nil {
 			return err
 		}
 	}

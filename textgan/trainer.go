@@ -450,7 +450,7 @@ func copyToCPU(v *tensor.Tensor) *tensor.Tensor {
 
 func (t *Trainer) restoreGenerator(st map[string]*tensor.Tensor) error {
 	_, w := nn.SplitPrefix(st, optim.StatePrefix)
-	if err := charlm.CopyInto(t.G, w); err != nil {
+	if err := nn.LoadStateDict(t.G, w); err != nil {
 		return err
 	}
 	if err := t.OptG.LoadState(charlm.OptimState(st)); err != nil {
@@ -539,7 +539,7 @@ func (t *Trainer) LoadState(ts map[string]*tensor.Tensor, meta map[string]string
 	if err := t.restoreGenerator(g); err != nil {
 		return err
 	}
-	if err := charlm.CopyInto(t.D, parts[prefixD]); err != nil {
+	if err := nn.LoadStateDict(t.D, parts[prefixD]); err != nil {
 		return err
 	}
 	if err := t.OptD.LoadState(charlm.OptimState(parts[prefixDOpt])); err != nil {
@@ -609,7 +609,7 @@ func LoadGenerator(path string, d tensor.Device) (*charlm.Model, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	_, gw := nn.SplitPrefix(ts, "discriminator.")
-	if err := charlm.CopyInto(g, gw); err != nil {
+	if err := nn.LoadStateDict(g, gw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return g, nil
