@@ -14,6 +14,14 @@ const (
 	ScaleSigned              // p/127.5 − 1, in [−1, 1] (for tanh outputs)
 )
 
+// Of is pixel byte p on scale s.
+func (s Scale) Of(p uint8) float32 {
+	if s == ScaleSigned {
+		return float32(float64(p)/127.5 - 1)
+	}
+	return float32(float64(p) / 255)
+}
+
 // LoaderOptions configures a Loader. The zero value walks the images in
 // file order, scaled to [0, 1], keeping a short last batch.
 type LoaderOptions struct {
@@ -74,11 +82,7 @@ func NewLoader(img *Images, batchSize int, opts LoaderOptions) (*Loader, error) 
 	}
 	l := &Loader{img: img, bs: batchSize, opts: opts, perm: make([]int, img.N), tmp: make([]uint8, img.Rows*img.Cols)}
 	for p := range l.lut {
-		if opts.Scale == ScaleSigned {
-			l.lut[p] = float32(float64(p)/127.5 - 1)
-		} else {
-			l.lut[p] = float32(float64(p) / 255)
-		}
+		l.lut[p] = opts.Scale.Of(uint8(p))
 	}
 	l.steps = img.N / batchSize
 	if !opts.DropLast && img.N%batchSize != 0 {

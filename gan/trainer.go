@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ingotml/ingot/data"
+	"github.com/ingotml/ingot/gan/classifier"
 	"github.com/ingotml/ingot/nn"
 	"github.com/ingotml/ingot/nn/optim"
 	"github.com/ingotml/ingot/tensor"
@@ -200,7 +201,7 @@ func EvaluateDiscriminator(ctx context.Context, m *Model, test *data.Images, n i
 			return c, err
 		}
 		k := min(chunk, n-i)
-		real := SignedImages(m.Device(), test, i, i+k)
+		real := classifier.SignedImages(m.Device(), test, i, i+k)
 		z := m.Noise(rng, k)
 		fake := m.Sample(z)
 		c = c.Add(Classify(m.Logits(real), m.Logits(fake)))
@@ -209,19 +210,6 @@ func EvaluateDiscriminator(ctx context.Context, m *Model, test *data.Images, n i
 		fake.Release()
 	}
 	return c, nil
-}
-
-// SignedImages returns images [lo, hi) of set as [N, 1, H, W] scaled to
-// [−1, 1] (p/127.5 − 1, as data.ScaleSigned).
-func SignedImages(d tensor.Device, set *data.Images, lo, hi int) *tensor.Tensor {
-	sz := set.Rows * set.Cols
-	x := make([]float32, 0, (hi-lo)*sz)
-	for i := lo; i < hi; i++ {
-		for _, p := range set.Image(i) {
-			x = append(x, float32(float64(p)/127.5-1))
-		}
-	}
-	return tensor.FromFloat32(d, x, hi-lo, 1, set.Rows, set.Cols)
 }
 
 // Evaluate implements train.Task: the discriminator's accuracy, precision,

@@ -173,7 +173,7 @@ func SignedImages(d tensor.Device, set *data.Images, lo, hi int) *tensor.Tensor 
 	x := make([]float32, 0, (hi-lo)*sz)
 	for i := lo; i < hi; i++ {
 		for _, p := range set.Image(i) {
-			x = append(x, float32(float64(p)/127.5-1))
+			x = append(x, data.ScaleSigned.Of(p))
 		}
 	}
 	return tensor.FromFloat32(d, x, hi-lo, 1, set.Rows, set.Cols)
