@@ -187,16 +187,9 @@ func cpuGemm(_ Device, p GemmParams) {
 	sgemmBatched(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, p.LDA, p.StrideA, b, p.LDB, p.StrideB, p.Beta, c, p.LDC, p.StrideC, p.Batch)
 }
 
+// unaryFn is the scalar form of the ops unaryKernel has no vector kernel for.
 func unaryFn(op UnaryOp, a, b float32) func(float32) float32 {
 	switch op {
-	case OpNeg:
-		return func(x float32) float32 { return -x }
-	case OpExp:
-		return func(x float32) float32 { return float32(math.Exp(float64(x))) }
-	case OpLog:
-		return func(x float32) float32 { return float32(math.Log(float64(x))) }
-	case OpLog1p:
-		return func(x float32) float32 { return float32(math.Log1p(float64(x))) }
 	case OpSqrt:
 		return func(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 	case OpAbs:
@@ -211,29 +204,8 @@ func unaryFn(op UnaryOp, a, b float32) func(float32) float32 {
 			}
 			return x // ±0 and NaN
 		}
-	case OpTanh:
-		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }
-	case OpSigmoid:
-		return sigmoid32
-	case OpRelu:
-		return func(x float32) float32 {
-			if x > 0 {
-				return x
-			}
-			if x != x {
-				return x
-			}
-			return 0
-		}
-	case OpLeakyRelu:
-		return func(x float32) float32 {
-			if x > 0 {
-				return x
-			}
-			return a * x
-		}
-	case OpSoftplus:
-		return softplus32
+	case OpAffine: // α·x + β with α ≠ 1 and β ≠ 0 (unaryKernel has the others)
+		return func(x float32) float32 { return a*x + b }
 	case OpPowScalar:
 		return func(x float32) float32 { return float32(math.Pow(float64(x), float64(a))) }
 	case OpClamp:
@@ -246,8 +218,6 @@ func unaryFn(op UnaryOp, a, b float32) func(float32) float32 {
 			}
 			return x
 		}
-	case OpAffine:
-		return func(x float32) float32 { return a*x + b }
 	}
 	panic(fmt.Sprintf("tensor: unknown unary op %d", op))
 }
@@ -260,39 +230,26 @@ func sigmoid32(x float32) float32 {
 	return float32(e / (1 + e))
 }
 
-func softplus32(x float32) float32 {
-	v := float64(x)
-	return float32(math.Max(v, 0) + math.Log1p(math.Exp(-math.Abs(v))))
-}
-
 func cpuUnary(_ Device, p UnaryParams) {
-	if p.N == 0 || fastUnary(p) {
+	if p.N == 0 {
 		return
 	}
-	fn := unaryFn(p.Op, p.Alpha, p.Beta)
+	k := unaryKernel(p.Op, p.Alpha, p.Beta)
 	out := f32(p.Out, p.N)
+	if p.X.Contiguous() {
+		k(out, f32(View{p.X.Buf, p.X.Off}, p.N))
+		return
+	}
 	forRange(p.N, 4, func(lo, hi int) {
 		o := out[lo:hi]
 		gatherLayout(o, &p.X, lo, hi)
-		if denseUnary(p.Op, p.Alpha, p.Beta, o, o) {
-			return
-		}
-		for i, x := range o {
-			o[i] = fn(x)
-		}
+		k(o, o)
 	})
 }
 
+// binaryFn is the scalar form of the ops binaryKernel has no vector kernel for.
 func binaryFn(op BinaryOp, alpha, beta float32) func(a, b float32) float32 {
 	switch op {
-	case OpAdd:
-		return func(a, b float32) float32 { return a + b }
-	case OpSub:
-		return func(a, b float32) float32 { return a - b }
-	case OpMul:
-		return func(a, b float32) float32 { return a * b }
-	case OpDiv:
-		return func(a, b float32) float32 { return a / b }
 	case OpPow:
 		return func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }
 	case OpMax:
@@ -313,24 +270,6 @@ func binaryFn(op BinaryOp, alpha, beta float32) func(a, b float32) float32 {
 		return func(a, b float32) float32 { return b2f(a > b) }
 	case OpEqual:
 		return func(a, b float32) float32 { return b2f(a == b) }
-	case OpTanhGrad:
-		return func(y, g float32) float32 { return g * (1 - float32(y*y)) } // unfused, as vmath and the shaders
-	case OpSigmoidGrad:
-		return func(y, g float32) float32 { return g * y * (1 - y) }
-	case OpReluGrad:
-		return func(x, g float32) float32 {
-			if x > 0 {
-				return g
-			}
-			return 0
-		}
-	case OpLeakyReluGrad:
-		return func(x, g float32) float32 {
-			if x > 0 {
-				return g
-			}
-			return alpha * g
-		}
 	case OpSoftplusGrad:
 		return func(x, g float32) float32 { return g * sigmoid32(x) }
 	case OpAxpy:
@@ -357,22 +296,16 @@ func cpuBinary(_ Device, p BinaryParams) {
 	if p.N == 0 || fastBinary(p) {
 		return
 	}
-	fn := binaryFn(p.Op, p.Alpha, p.Beta)
+	k := binaryKernel(p.Op, p.Alpha, p.Beta)
 	out := f32(p.Out, p.N)
 	forRange(p.N, 2, func(lo, hi int) {
 		var tmp [1024]float32
 		for s := lo; s < hi; s += len(tmp) {
 			e := min(s+len(tmp), hi)
-			o := out[s:e]
+			o, b := out[s:e], tmp[:e-s]
 			gatherLayout(o, &p.A, s, e)
-			b := tmp[:e-s]
 			gatherLayout(b, &p.B, s, e)
-			if denseBinary(p.Op, p.Alpha, o, o, b) {
-				continue
-			}
-			for i := range o {
-				o[i] = fn(o[i], b[i])
-			}
+			k(o, o, b)
 		}
 	})
 }

@@ -13,67 +13,63 @@ var vmathUnary = map[UnaryOp]func(dst, x []float32){
 	OpTanh: vmath.Tanh, OpSigmoid: vmath.Sigmoid, OpSoftplus: vmath.Softplus,
 }
 
-// fastUnary handles dense inputs; it reports whether it did.
-func fastUnary(p UnaryParams) bool {
-	if !p.X.Contiguous() {
-		return false
-	}
-	return denseUnary(p.Op, p.Alpha, p.Beta, f32(p.Out, p.N), f32(View{p.X.Buf, p.X.Off}, p.N))
-}
-
-// denseUnary applies op to dense slices with a vector kernel (out may be
-// x); it reports whether op has one.
-func denseUnary(op UnaryOp, alpha, beta float32, out, x []float32) bool {
+// unaryKernel is op over dense slices (out may be x): a vector kernel, or,
+// for the ops without one, a parallel loop over the scalar form.
+func unaryKernel(op UnaryOp, alpha, beta float32) func(out, x []float32) {
 	if fn := vmathUnary[op]; fn != nil {
-		fn(out, x)
-		return true
+		return fn
 	}
 	switch op {
 	case OpAffine:
 		if beta == 0 {
-			vmath.Scale(out, x, alpha)
-		} else if alpha == 1 {
-			vmath.AddConst(out, x, beta)
-		} else {
-			forRange(len(x), 1, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					out[i] = alpha*x[i] + beta
-				}
-			})
+			return func(out, x []float32) { vmath.Scale(out, x, alpha) }
+		}
+		if alpha == 1 {
+			return func(out, x []float32) { vmath.AddConst(out, x, beta) }
 		}
 	case OpNeg:
-		vmath.Scale(out, x, -1)
+		return func(out, x []float32) { vmath.Scale(out, x, -1) }
 	case OpRelu:
-		vmath.Relu(out, x)
+		return vmath.Relu
 	case OpLeakyRelu:
-		vmath.LeakyRelu(out, x, alpha)
-	default:
-		return false
+		return func(out, x []float32) { vmath.LeakyRelu(out, x, alpha) }
 	}
-	return true
+	fn := unaryFn(op, alpha, beta)
+	return func(out, x []float32) {
+		forRange(len(x), 4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				out[i] = fn(x[i])
+			}
+		})
+	}
 }
 
-// denseBinary applies op to dense slices with a vector kernel (out may be
-// a or b); it reports whether op has one. For the activation gradients a
-// is the activation's input or output and b the upstream gradient.
-func denseBinary(op BinaryOp, alpha float32, out, a, b []float32) bool {
+// binaryKernel is op over dense slices (out may be a or b): a vector
+// kernel, or, for the ops without one, a parallel loop over the scalar
+// form. For the activation gradients a is the activation's input or output
+// and b the upstream gradient.
+func binaryKernel(op BinaryOp, alpha, beta float32) func(out, a, b []float32) {
+	if fn := vmathBinary[op]; fn != nil {
+		return fn
+	}
 	switch op {
 	case OpReluGrad:
-		vmath.ReluGrad(out, a, b)
+		return vmath.ReluGrad
 	case OpLeakyReluGrad:
-		vmath.LeakyReluGrad(out, a, b, alpha)
+		return func(out, a, b []float32) { vmath.LeakyReluGrad(out, a, b, alpha) }
 	case OpTanhGrad:
-		vmath.TanhGrad(out, a, b)
+		return vmath.TanhGrad
 	case OpSigmoidGrad:
-		vmath.SigmoidGrad(out, a, b)
-	default:
-		fn := vmathBinary[op]
-		if fn == nil {
-			return false
-		}
-		fn(out, a, b)
+		return vmath.SigmoidGrad
 	}
-	return true
+	fn := binaryFn(op, alpha, beta)
+	return func(out, a, b []float32) {
+		forRange(len(a), 2, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				out[i] = fn(a[i], b[i])
+			}
+		})
+	}
 }
 
 var vmathBinary = map[BinaryOp]func(dst, a, b []float32){
@@ -111,7 +107,8 @@ func fastBinary(p BinaryParams) bool {
 		return true
 	}
 	if p.B.Contiguous() {
-		return denseBinary(p.Op, p.Alpha, out, a, f32(View{p.B.Buf, p.B.Off}, p.N))
+		binaryKernel(p.Op, p.Alpha, p.Beta)(out, a, f32(View{p.B.Buf, p.B.Off}, p.N))
+		return true
 	}
 	fn := vmathBinary[p.Op]
 	if fn == nil {
