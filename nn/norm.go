@@ -109,7 +109,8 @@ func (b *BatchNorm) trainForward(x *tensor.Tensor, n int) *tensor.Tensor {
 		Y: kview(y), X: kview(xc), Mean: kview(mean), InvStd: kview(invstd), Weight: kview(w), Bias: kview(bias),
 		Outer: outer, C: c, Inner: inner,
 	})
-	if !xc.RequiresGrad() && !w.RequiresGrad() && !bias.RequiresGrad() {
+	any, need := needs(xc, w, bias) // decided now, as the graph is recorded
+	if !any {
 		mean.Release()
 		invstd.Release()
 		if xc != x {
@@ -125,7 +126,7 @@ func (b *BatchNorm) trainForward(x *tensor.Tensor, n int) *tensor.Tensor {
 		p := kernels.BatchNormGradParams{
 			DY: kview(gc), X: kview(xc), Mean: kview(mean), InvStd: kview(invstd), Weight: kview(w),
 			Outer: outer, C: c, Inner: inner,
-			NeedDX: xc.RequiresGrad(), NeedDWeight: w.RequiresGrad(), NeedDBias: bias.RequiresGrad(),
+			NeedDX: need[0], NeedDWeight: need[1], NeedDBias: need[2],
 		}
 		grads := make([]*tensor.Tensor, 3)
 		if p.NeedDX {
