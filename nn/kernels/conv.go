@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/ingotml/ingot/internal/parallel"
 	"github.com/ingotml/ingot/tensor"
 )
 
@@ -83,13 +84,6 @@ func init() {
 	tensor.Implement(t, Col2imKernel, cpuCol2im)
 }
 
-func convF32(v tensor.View, n int) []float32 {
-	if n == 0 {
-		return nil
-	}
-	return v.Buf.Float32s(v.Off + n)[v.Off:]
-}
-
 // The CPU kernels work on one zero-padded image plane at a time (a few KB,
 // in L1), so the window loops need no bounds tests: each output row is a
 // strided read (im2col) or strided accumulation (col2im) of a padded row.
@@ -114,11 +108,11 @@ func cpuIm2col(_ tensor.Device, p Im2colParams) {
 	g := p.Geom
 	hw, l := g.H*g.W, g.OH*g.OW
 	nl := g.N * l
-	x := convF32(p.X, g.N*g.C*hw)
-	cols := convF32(p.Cols, g.ColRows()*nl)
+	x := f32(p.X, g.N*g.C*hw)
+	cols := f32(p.Cols, g.ColRows()*nl)
 	// One task per (n, c) plane: its KH·KW rows of the column matrix, each
 	// a contiguous run of OH·OW outputs.
-	convParallelFor(g.N*g.C, g.KH*g.KW*l, func(lo, hi int) {
+	parallel.For(g.N*g.C, g.KH*g.KW*l, 1, func(lo, hi int) {
 		b, pad, wp := g.padded()
 		defer planes.Put(b)
 		for nc := lo; nc < hi; nc++ {
@@ -142,12 +136,12 @@ func cpuCol2im(_ tensor.Device, p Col2imParams) {
 	g := p.Geom
 	hw, l := g.H*g.W, g.OH*g.OW
 	nl := g.N * l
-	x := convF32(p.X, g.N*g.C*hw)
-	cols := convF32(p.Cols, g.ColRows()*nl)
+	x := f32(p.X, g.N*g.C*hw)
+	cols := f32(p.Cols, g.ColRows()*nl)
 	// One task per (n, c) plane: every element sums the window positions
 	// that read it, in (kh, kw, oh, ow) order; the sums that land in the
 	// padding are dropped.
-	convParallelFor(g.N*g.C, g.KH*g.KW*l, func(lo, hi int) {
+	parallel.For(g.N*g.C, g.KH*g.KW*l, 1, func(lo, hi int) {
 		b, pad, wp := g.padded()
 		defer planes.Put(b)
 		for nc := lo; nc < hi; nc++ {

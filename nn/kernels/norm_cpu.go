@@ -35,13 +35,6 @@ const (
 	bnFlush = 16  // rows summed in float32 before a float64 accumulation
 )
 
-func bnF32(v tensor.View, n int) []float32 {
-	if n == 0 || v.Buf == nil {
-		return nil
-	}
-	return v.Buf.Float32s(v.Off + n)[v.Off:]
-}
-
 // bnForChannels runs fn over channel ranges [lo, hi) of per-channel cost n
 // on the pool (pieces of whole cache lines of a row when cols).
 func bnForChannels(c, n int, cols bool, fn func(lo, hi int)) {
@@ -111,11 +104,11 @@ func cpuBatchNormStats(_ tensor.Device, p BatchNormStatsParams) {
 	if C == 0 || n == 0 {
 		return
 	}
-	x := bnF32(p.X, p.Outer*C*L)
-	mean, invstd := bnF32(p.Mean, C), bnF32(p.InvStd, C)
+	x := f32(p.X, p.Outer*C*L)
+	mean, invstd := f32(p.Mean, C), f32(p.InvStd, C)
 	var rm, rv []float32
 	if p.UpdateRunning {
-		rm, rv = bnF32(p.RunningMean, C), bnF32(p.RunningVar, C)
+		rm, rv = f32(p.RunningMean, C), f32(p.RunningVar, C)
 	}
 	if L > 1 && bnUseVector {
 		bnForChannels(C, 2*n, false, func(lo, hi int) {
@@ -216,8 +209,8 @@ func cpuBatchNormApply(_ tensor.Device, p BatchNormApplyParams) {
 	if total == 0 {
 		return
 	}
-	y, x := bnF32(p.Y, total), bnF32(p.X, total)
-	mean, invstd, w, b := bnF32(p.Mean, C), bnF32(p.InvStd, C), bnF32(p.Weight, C), bnF32(p.Bias, C)
+	y, x := f32(p.Y, total), f32(p.X, total)
+	mean, invstd, w, b := f32(p.Mean, C), f32(p.InvStd, C), f32(p.Weight, C), f32(p.Bias, C)
 	if L > 1 && bnUseVector {
 		bnForChannels(C, p.Outer*L, false, func(lo, hi int) {
 			for c := lo; c < hi; c++ {
@@ -298,17 +291,17 @@ func cpuBatchNormGrad(_ tensor.Device, p BatchNormGradParams) {
 	if total == 0 {
 		return
 	}
-	g, x := bnF32(p.DY, total), bnF32(p.X, total)
-	mean, invstd, w := bnF32(p.Mean, C), bnF32(p.InvStd, C), bnF32(p.Weight, C)
+	g, x := f32(p.DY, total), f32(p.X, total)
+	mean, invstd, w := f32(p.Mean, C), f32(p.InvStd, C), f32(p.Weight, C)
 	var dx, dw, db []float32
 	if p.NeedDX {
-		dx = bnF32(p.DX, total)
+		dx = f32(p.DX, total)
 	}
 	if p.NeedDWeight {
-		dw = bnF32(p.DWeight, C)
+		dw = f32(p.DWeight, C)
 	}
 	if p.NeedDBias {
-		db = bnF32(p.DBias, C)
+		db = f32(p.DBias, C)
 	}
 	if L > 1 && bnUseVector {
 		bnForChannels(C, 2*n, false, func(lo, hi int) {

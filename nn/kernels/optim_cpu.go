@@ -18,19 +18,12 @@ func init() {
 // optimFor runs fn over [0, n) on the worker pool when n is large.
 func optimFor(n int, fn func(lo, hi int)) { parallel.For(n, 1, 64, fn) }
 
-func optimF32(v tensor.View, n int) []float32 {
-	if n == 0 || v.Buf == nil {
-		return nil
-	}
-	return v.Buf.Float32s(v.Off + n)[v.Off:]
-}
-
 // The explicit float32 conversions keep each product rounded on its own
 // (Go may otherwise fuse a*b+c into one FMA on some architectures), as in
 // PyTorch's CPU kernels.
 
 func cpuSGD(_ tensor.Device, p SGDParams) {
-	param, grad, buf := optimF32(p.Param, p.N), optimF32(p.Grad, p.N), optimF32(p.Buf, p.N)
+	param, grad, buf := f32(p.Param, p.N), f32(p.Grad, p.N), f32(p.Buf, p.N)
 	optimFor(p.N, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			d := grad[i]
@@ -55,8 +48,8 @@ func cpuSGD(_ tensor.Device, p SGDParams) {
 }
 
 func cpuAdam(_ tensor.Device, p AdamParams) {
-	param, grad := optimF32(p.Param, p.N), optimF32(p.Grad, p.N)
-	m, v, vmax := optimF32(p.ExpAvg, p.N), optimF32(p.ExpAvgSq, p.N), optimF32(p.MaxExpAvgSq, p.N)
+	param, grad := f32(p.Param, p.N), f32(p.Grad, p.N)
+	m, v, vmax := f32(p.ExpAvg, p.N), f32(p.ExpAvgSq, p.N), f32(p.MaxExpAvgSq, p.N)
 	optimFor(p.N, func(lo, hi int) {
 		lo += adamVector(&p, param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi])
 		for i := lo; i < hi; i++ {
@@ -80,8 +73,8 @@ func cpuAdam(_ tensor.Device, p AdamParams) {
 }
 
 func cpuRMSProp(_ tensor.Device, p RMSPropParams) {
-	param, grad := optimF32(p.Param, p.N), optimF32(p.Grad, p.N)
-	sq, ga, buf := optimF32(p.SquareAvg, p.N), optimF32(p.GradAvg, p.N), optimF32(p.Buf, p.N)
+	param, grad := f32(p.Param, p.N), f32(p.Grad, p.N)
+	sq, ga, buf := f32(p.SquareAvg, p.N), f32(p.GradAvg, p.N), f32(p.Buf, p.N)
 	optimFor(p.N, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := grad[i]
@@ -111,7 +104,7 @@ func cpuRMSProp(_ tensor.Device, p RMSPropParams) {
 }
 
 func cpuSumSquares(_ tensor.Device, p SumSquaresParams) {
-	x := optimF32(p.X, p.N)
+	x := f32(p.X, p.N)
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -124,5 +117,5 @@ func cpuSumSquares(_ tensor.Device, p SumSquaresParams) {
 	for ; i < len(x); i++ {
 		s0 += float64(x[i]) * float64(x[i])
 	}
-	optimF32(p.Out, 1)[0] = float32(s0 + s1 + s2 + s3)
+	f32(p.Out, 1)[0] = float32(s0 + s1 + s2 + s3)
 }

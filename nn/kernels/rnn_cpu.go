@@ -16,18 +16,6 @@ func init() {
 	tensor.Implement(k, GRUCellGrad, cpuGRUCellGrad)
 }
 
-// rnnF32 views n float32 elements of v.
-func rnnF32(v tensor.View, n int) []float32 {
-	if n == 0 {
-		return nil
-	}
-	return v.Buf.Float32s(v.Off + n)[v.Off:]
-}
-
-// rnnForRows runs fn over the rows [0, n), split across the pool when n
-// rows of `width` hidden units are worth it.
-func rnnForRows(n, width int, fn func(lo, hi int)) { parallel.For(n, width, 1, fn) }
-
 // rnnSigmoidInPlace and rnnTanhTo are the cells' activations, vectorised
 // by internal/vmath (within 2.5 and 1.5 ulp of float32).
 func rnnSigmoidInPlace(x []float32) { vmath.Sigmoid(x, x) }
@@ -57,13 +45,13 @@ func oneMinus(dst, x []float32) {
 
 func cpuLSTMCell(_ tensor.Device, p LSTMCellParams) {
 	H, G := p.Hidden, 4*p.Hidden
-	gates := rnnF32(p.Gates, p.N*G)
-	cprev, c, h := rnnF32(p.CPrev, p.N*H), rnnF32(p.C, p.N*H), rnnF32(p.H, p.N*H)
+	gates := f32(p.Gates, p.N*G)
+	cprev, c, h := f32(p.CPrev, p.N*H), f32(p.C, p.N*H), f32(p.H, p.N*H)
 	var bih, bhh []float32
 	if p.HasBias {
-		bih, bhh = rnnF32(p.BiasIH, G), rnnF32(p.BiasHH, G)
+		bih, bhh = f32(p.BiasIH, G), f32(p.BiasHH, G)
 	}
-	rnnForRows(p.N, G, func(lo, hi int) {
+	parallel.For(p.N, G, 1, func(lo, hi int) {
 		sp := getScratch(H)
 		defer rnnScratch.Put(sp)
 		t := *sp
@@ -89,10 +77,10 @@ func cpuLSTMCell(_ tensor.Device, p LSTMCellParams) {
 
 func cpuLSTMCellGrad(_ tensor.Device, p LSTMCellGradParams) {
 	H, G := p.Hidden, 4*p.Hidden
-	act, dgates := rnnF32(p.Act, p.N*G), rnnF32(p.DGates, p.N*G)
-	c, cprev := rnnF32(p.C, p.N*H), rnnF32(p.CPrev, p.N*H)
-	dy, dhrec, dc := rnnF32(p.DY, p.N*H), rnnF32(p.DHRec, p.N*H), rnnF32(p.DC, p.N*H)
-	rnnForRows(p.N, G, func(lo, hi int) {
+	act, dgates := f32(p.Act, p.N*G), f32(p.DGates, p.N*G)
+	c, cprev := f32(p.C, p.N*H), f32(p.CPrev, p.N*H)
+	dy, dhrec, dc := f32(p.DY, p.N*H), f32(p.DHRec, p.N*H), f32(p.DC, p.N*H)
+	parallel.For(p.N, G, 1, func(lo, hi int) {
 		sp := getScratch(4 * H)
 		defer rnnScratch.Put(sp)
 		tc, dh, d, t := (*sp)[:H], (*sp)[H:2*H], (*sp)[2*H:3*H], (*sp)[3*H:]
@@ -137,13 +125,13 @@ func cpuLSTMCellGrad(_ tensor.Device, p LSTMCellGradParams) {
 
 func cpuGRUCell(_ tensor.Device, p GRUCellParams) {
 	H, G := p.Hidden, 3*p.Hidden
-	xg, hg := rnnF32(p.XG, p.N*G), rnnF32(p.HG, p.N*G)
-	hprev, h := rnnF32(p.HPrev, p.N*H), rnnF32(p.H, p.N*H)
+	xg, hg := f32(p.XG, p.N*G), f32(p.HG, p.N*G)
+	hprev, h := f32(p.HPrev, p.N*H), f32(p.H, p.N*H)
 	var bih, bhh []float32
 	if p.HasBias {
-		bih, bhh = rnnF32(p.BiasIH, G), rnnF32(p.BiasHH, G)
+		bih, bhh = f32(p.BiasIH, G), f32(p.BiasHH, G)
 	}
-	rnnForRows(p.N, G, func(lo, hi int) {
+	parallel.For(p.N, G, 1, func(lo, hi int) {
 		sp := getScratch(H)
 		defer rnnScratch.Put(sp)
 		t := *sp
@@ -172,10 +160,10 @@ func cpuGRUCell(_ tensor.Device, p GRUCellParams) {
 
 func cpuGRUCellGrad(_ tensor.Device, p GRUCellGradParams) {
 	H, G := p.Hidden, 3*p.Hidden
-	act, hg := rnnF32(p.Act, p.N*G), rnnF32(p.HG, p.N*G)
-	dxg, dhg := rnnF32(p.DXG, p.N*G), rnnF32(p.DHG, p.N*G)
-	hprev, dy, dhrec, dhprev := rnnF32(p.HPrev, p.N*H), rnnF32(p.DY, p.N*H), rnnF32(p.DHRec, p.N*H), rnnF32(p.DHPrev, p.N*H)
-	rnnForRows(p.N, G, func(lo, hi int) {
+	act, hg := f32(p.Act, p.N*G), f32(p.HG, p.N*G)
+	dxg, dhg := f32(p.DXG, p.N*G), f32(p.DHG, p.N*G)
+	hprev, dy, dhrec, dhprev := f32(p.HPrev, p.N*H), f32(p.DY, p.N*H), f32(p.DHRec, p.N*H), f32(p.DHPrev, p.N*H)
+	parallel.For(p.N, G, 1, func(lo, hi int) {
 		sp := getScratch(2 * H)
 		defer rnnScratch.Put(sp)
 		dh, t := (*sp)[:H], (*sp)[H:]
